@@ -1,0 +1,476 @@
+/**
+ * Packet protection (RFC 4253 §6): encryption + MAC, or AEAD, for each supported algorithm.
+ *
+ * A `PacketSealer` turns a payload into wire bytes; a `PacketOpener` finds a packet's length
+ * from its first bytes and then authenticates and decrypts it. Large packets go through
+ * WebCrypto (native AES), small ones through noble (no per-call round trip).
+ *
+ * @module
+ */
+
+import { chacha20orig } from "@noble/ciphers/chacha.js";
+import { poly1305 } from "@noble/ciphers/_poly1305.js";
+import { ctr as nobleCtr, gcm as nobleGcm } from "@noble/ciphers/aes.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256, sha512 } from "@noble/hashes/sha2.js";
+import { bs, constantTimeEqual } from "./_wire.ts";
+import { IntegrityError, PacketTooLarge, ProtocolError } from "./errors.ts";
+
+/** Largest packet_length accepted from the peer (OpenSSH's PACKET_MAX_SIZE). */
+export const MAX_PACKET_LENGTH = 256 * 1024;
+
+/** Packets at or above this many bytes use WebCrypto; smaller ones use noble. */
+export let WEBCRYPTO_THRESHOLD = 2048;
+
+/** Changes the WebCrypto threshold (for benchmarks and tests). */
+export function setWebCryptoThreshold(bytes: number): void {
+  WEBCRYPTO_THRESHOLD = bytes;
+}
+
+/** Properties of a cipher algorithm. */
+export interface CipherSpec {
+  keyLength: number;
+  ivLength: number;
+  blockSize: number;
+  /** Authenticated encryption: no separate MAC is negotiated. */
+  aead: boolean;
+}
+
+/** Properties of a MAC algorithm. */
+export interface MacSpec {
+  keyLength: number;
+  macLength: number;
+  /** Encrypt-then-MAC: the MAC covers the ciphertext and the length is sent in clear. */
+  etm: boolean;
+  hash: "SHA-256" | "SHA-512";
+}
+
+export const CIPHERS: Record<string, CipherSpec> = {
+  "chacha20-poly1305@openssh.com": { keyLength: 64, ivLength: 0, blockSize: 8, aead: true },
+  "aes128-gcm@openssh.com": { keyLength: 16, ivLength: 12, blockSize: 16, aead: true },
+  "aes256-gcm@openssh.com": { keyLength: 32, ivLength: 12, blockSize: 16, aead: true },
+  "aes128-ctr": { keyLength: 16, ivLength: 16, blockSize: 16, aead: false },
+  "aes192-ctr": { keyLength: 24, ivLength: 16, blockSize: 16, aead: false },
+  "aes256-ctr": { keyLength: 32, ivLength: 16, blockSize: 16, aead: false },
+};
+
+export const MACS: Record<string, MacSpec> = {
+  "hmac-sha2-256-etm@openssh.com": { keyLength: 32, macLength: 32, etm: true, hash: "SHA-256" },
+  "hmac-sha2-512-etm@openssh.com": { keyLength: 64, macLength: 64, etm: true, hash: "SHA-512" },
+  "hmac-sha2-256": { keyLength: 32, macLength: 32, etm: false, hash: "SHA-256" },
+  "hmac-sha2-512": { keyLength: 64, macLength: 64, etm: false, hash: "SHA-512" },
+};
+
+/** Keys and IV for one direction, derived per RFC 4253 §7.2. */
+export interface DirectionKeys {
+  cipher: string;
+  mac?: string;
+  key: Uint8Array;
+  iv: Uint8Array;
+  macKey?: Uint8Array;
+}
+
+/** Turns payloads into wire packets. */
+export interface PacketSealer {
+  /** Wire bytes for `payload` sent with sequence number `seq`. */
+  seal(seq: number, payload: Uint8Array): Promise<Uint8Array> | Uint8Array;
+}
+
+/** Reads packets: first the length, then authenticates and decrypts the whole packet. */
+export interface PacketOpener {
+  /** Bytes needed at the start of a packet to learn its length. */
+  readonly headerLength: number;
+  /** Total wire size of the packet whose first `headerLength` bytes are given. */
+  packetSize(seq: number, header: Uint8Array): number;
+  /** Authenticates and decrypts a whole wire packet; returns the payload. */
+  open(seq: number, wire: Uint8Array): Promise<Uint8Array> | Uint8Array;
+}
+
+function randomPadding(n: number): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(n));
+}
+
+/** Padding length so that the covered bytes are a multiple of `block` with ≥ 4 bytes padding. */
+function paddingFor(coveredWithoutPadding: number, block: number): number {
+  let pad = block - (coveredWithoutPadding % block);
+  if (pad < 4) pad += block;
+  return pad;
+}
+
+/**
+ * Lays out `length | padlen | payload | padding` into a new buffer with `extra` spare
+ * bytes at the end (for the MAC or tag). `lengthInBlock` says whether the 4-byte length
+ * counts toward block alignment (plain CBC/CTR) or not (EtM and AEAD modes).
+ */
+function layout(
+  payload: Uint8Array,
+  block: number,
+  lengthInBlock: boolean,
+  extra: number,
+): { buf: Uint8Array; packetLength: number } {
+  const pad = paddingFor((lengthInBlock ? 5 : 1) + payload.length, block);
+  const packetLength = 1 + payload.length + pad;
+  const buf = new Uint8Array(4 + packetLength + extra);
+  new DataView(buf.buffer).setUint32(0, packetLength);
+  buf[4] = pad;
+  buf.set(payload, 5);
+  buf.set(randomPadding(pad), 5 + payload.length);
+  return { buf, packetLength };
+}
+
+function payloadOf(plain: Uint8Array, packetLength: number): Uint8Array {
+  const pad = plain[0];
+  if (pad < 4 || pad + 1 > packetLength) throw new ProtocolError("invalid padding length");
+  return plain.subarray(1, packetLength - pad);
+}
+
+function checkLength(len: number, block: number, lengthInBlock: boolean): void {
+  if (len > MAX_PACKET_LENGTH) throw new PacketTooLarge(len, MAX_PACKET_LENGTH);
+  if (len < 5 || (len + (lengthInBlock ? 4 : 0)) % block !== 0) {
+    throw new ProtocolError(`invalid packet length ${len}`);
+  }
+}
+
+function seqBytes(seq: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, seq);
+  return b;
+}
+
+// ---------------------------------------------------------------- none (before first NEWKEYS)
+
+/** Packets in clear, before the first key exchange completes. */
+export class NoneSealer implements PacketSealer {
+  seal(_seq: number, payload: Uint8Array): Uint8Array {
+    return layout(payload, 8, true, 0).buf;
+  }
+}
+
+/** Reads packets in clear. */
+export class NoneOpener implements PacketOpener {
+  readonly headerLength = 4;
+  packetSize(_seq: number, header: Uint8Array): number {
+    const len = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
+    checkLength(len, 8, true);
+    return 4 + len;
+  }
+  open(_seq: number, wire: Uint8Array): Uint8Array {
+    return payloadOf(wire.subarray(4), wire.length - 4);
+  }
+}
+
+// ---------------------------------------------------------------- chacha20-poly1305@openssh.com
+
+function chachaNonce(seq: number): Uint8Array {
+  const n = new Uint8Array(8);
+  new DataView(n.buffer).setUint32(4, seq);
+  return n;
+}
+
+/**
+ * chacha20-poly1305@openssh.com (PROTOCOL.chacha20poly1305): K_2 (first 32 bytes) encrypts the
+ * payload, K_1 (last 32 bytes) encrypts the length; the Poly1305 key is K_2's block 0.
+ */
+class ChachaPoly implements PacketSealer, PacketOpener {
+  readonly headerLength = 4;
+  readonly #main: Uint8Array;
+  readonly #header: Uint8Array;
+  constructor(key: Uint8Array) {
+    this.#main = key.slice(0, 32);
+    this.#header = key.slice(32, 64);
+  }
+  seal(seq: number, payload: Uint8Array): Uint8Array {
+    const { buf, packetLength } = layout(payload, 8, false, 16);
+    const nonce = chachaNonce(seq);
+    const polyKey = chacha20orig(this.#main, nonce, new Uint8Array(32));
+    const len = buf.subarray(0, 4);
+    chacha20orig(this.#header, nonce, len, len);
+    const body = buf.subarray(4, 4 + packetLength);
+    chacha20orig(this.#main, nonce, body, body, 1);
+    buf.set(poly1305(buf.subarray(0, 4 + packetLength), polyKey), 4 + packetLength);
+    return buf;
+  }
+  packetSize(seq: number, header: Uint8Array): number {
+    const plain = chacha20orig(this.#header, chachaNonce(seq), header.subarray(0, 4));
+    const len = new DataView(plain.buffer, plain.byteOffset, 4).getUint32(0);
+    checkLength(len, 8, false);
+    return 4 + len + 16;
+  }
+  open(seq: number, wire: Uint8Array): Uint8Array {
+    const n = wire.length - 16;
+    const nonce = chachaNonce(seq);
+    const polyKey = chacha20orig(this.#main, nonce, new Uint8Array(32));
+    const tag = poly1305(wire.subarray(0, n), polyKey);
+    if (!constantTimeEqual(tag, wire.subarray(n))) {
+      throw new IntegrityError(`Poly1305 tag mismatch on packet ${seq}`);
+    }
+    const plain = chacha20orig(this.#main, nonce, wire.subarray(4, n), undefined, 1);
+    return payloadOf(plain, n - 4);
+  }
+}
+
+// ---------------------------------------------------------------- AES-GCM (RFC 5647 as OpenSSH)
+
+/** aes*-gcm@openssh.com: 4-byte fixed IV + 8-byte invocation counter; length is the AAD. */
+class AesGcm implements PacketSealer, PacketOpener {
+  readonly headerLength = 4;
+  readonly #key: Uint8Array;
+  readonly #webKey: Promise<CryptoKey>;
+  readonly #iv: Uint8Array;
+  readonly #ivView: DataView;
+  constructor(key: Uint8Array, iv: Uint8Array) {
+    this.#key = key.slice();
+    this.#iv = iv.slice(0, 12);
+    this.#ivView = new DataView(this.#iv.buffer);
+    this.#webKey = crypto.subtle.importKey("raw", bs(this.#key), "AES-GCM", false, [
+      "encrypt",
+      "decrypt",
+    ]);
+  }
+  #nextIv(): Uint8Array {
+    const iv = this.#iv.slice();
+    const c = this.#ivView.getBigUint64(4);
+    this.#ivView.setBigUint64(4, (c + 1n) & 0xffffffffffffffffn);
+    return iv;
+  }
+  seal(_seq: number, payload: Uint8Array): Promise<Uint8Array> | Uint8Array {
+    const iv = this.#nextIv();
+    const { buf, packetLength } = layout(payload, 16, false, 16);
+    const aad = buf.subarray(0, 4);
+    const body = buf.subarray(4, 4 + packetLength);
+    if (packetLength < WEBCRYPTO_THRESHOLD) {
+      const sealed = nobleGcm(this.#key, iv, aad).encrypt(body);
+      buf.set(sealed, 4);
+      return buf;
+    }
+    return this.#webKey.then(async (k) => {
+      const sealed = await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv: bs(iv), additionalData: bs(aad), tagLength: 128 },
+        k,
+        bs(body),
+      );
+      buf.set(new Uint8Array(sealed), 4);
+      return buf;
+    });
+  }
+  packetSize(_seq: number, header: Uint8Array): number {
+    const len = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
+    checkLength(len, 16, false);
+    return 4 + len + 16;
+  }
+  open(seq: number, wire: Uint8Array): Promise<Uint8Array> | Uint8Array {
+    const iv = this.#nextIv();
+    const aad = wire.subarray(0, 4);
+    const n = wire.length - 20;
+    if (n < WEBCRYPTO_THRESHOLD) {
+      try {
+        return payloadOf(nobleGcm(this.#key, iv, aad).decrypt(wire.subarray(4)), n);
+      } catch (e) {
+        if (e instanceof ProtocolError) throw e;
+        throw new IntegrityError(`AES-GCM tag mismatch on packet ${seq}`);
+      }
+    }
+    return this.#webKey.then(async (k) => {
+      let plain: ArrayBuffer;
+      try {
+        plain = await crypto.subtle.decrypt(
+          { name: "AES-GCM", iv: bs(iv), additionalData: bs(aad), tagLength: 128 },
+          k,
+          bs(wire.subarray(4)),
+        );
+      } catch {
+        throw new IntegrityError(`AES-GCM tag mismatch on packet ${seq}`);
+      }
+      return payloadOf(new Uint8Array(plain), n);
+    });
+  }
+}
+
+// ---------------------------------------------------------------- AES-CTR + HMAC (RFC 4344)
+
+/** A 128-bit big-endian counter block that advances by whole AES blocks. */
+class CounterBlock {
+  #value: bigint;
+  constructor(iv: Uint8Array) {
+    let v = 0n;
+    for (const b of iv) v = (v << 8n) | BigInt(b);
+    this.#value = v;
+  }
+  /** Returns the current counter block and advances it by `blocks`. */
+  take(blocks: number): Uint8Array {
+    const out = new Uint8Array(16);
+    let v = this.#value;
+    for (let i = 15; i >= 0; i--) {
+      out[i] = Number(v & 0xffn);
+      v >>= 8n;
+    }
+    this.#value = (this.#value + BigInt(blocks)) & ((1n << 128n) - 1n);
+    return out;
+  }
+}
+
+class AesCtr {
+  readonly #key: Uint8Array;
+  readonly #webKey: Promise<CryptoKey>;
+  readonly #counter: CounterBlock;
+  constructor(key: Uint8Array, iv: Uint8Array) {
+    this.#key = key.slice();
+    this.#counter = new CounterBlock(iv);
+    this.#webKey = crypto.subtle.importKey("raw", bs(this.#key), "AES-CTR", false, [
+      "encrypt",
+      "decrypt",
+    ]);
+  }
+  /** Counter block for the next `bytes` (a multiple of 16) of the stream. */
+  reserve(bytes: number): Uint8Array {
+    return this.#counter.take(bytes / 16);
+  }
+  /** XORs the keystream at `counter` into `data` (in place for noble, copied for WebCrypto). */
+  xor(counter: Uint8Array, data: Uint8Array): Promise<Uint8Array> | Uint8Array {
+    if (data.length < WEBCRYPTO_THRESHOLD) {
+      return nobleCtr(this.#key, counter).encrypt(data);
+    }
+    return this.#webKey.then(async (k) =>
+      new Uint8Array(
+        await crypto.subtle.encrypt(
+          { name: "AES-CTR", counter: bs(counter), length: 128 },
+          k,
+          bs(data),
+        ),
+      )
+    );
+  }
+}
+
+class Hmac {
+  readonly #key: Uint8Array;
+  readonly #webKey: Promise<CryptoKey>;
+  readonly #hash: typeof sha256 | typeof sha512;
+  constructor(readonly spec: MacSpec, key: Uint8Array) {
+    this.#key = key.slice();
+    this.#hash = spec.hash === "SHA-256" ? sha256 : sha512;
+    this.#webKey = crypto.subtle.importKey(
+      "raw",
+      bs(this.#key),
+      { name: "HMAC", hash: spec.hash },
+      false,
+      ["sign"],
+    );
+  }
+  /** MAC over `seq || data`. */
+  compute(seq: number, data: Uint8Array): Promise<Uint8Array> | Uint8Array {
+    if (data.length < WEBCRYPTO_THRESHOLD) {
+      return hmac.create(this.#hash, this.#key).update(seqBytes(seq)).update(data).digest();
+    }
+    // WebCrypto has no streaming input: prepend the sequence number in one copy.
+    const input = new Uint8Array(4 + data.length);
+    new DataView(input.buffer).setUint32(0, seq);
+    input.set(data, 4);
+    return this.#webKey.then(async (k) =>
+      new Uint8Array(await crypto.subtle.sign("HMAC", k, bs(input)))
+    );
+  }
+}
+
+/** AES-CTR with HMAC-SHA2, either encrypt-and-MAC (RFC 4253) or encrypt-then-MAC (OpenSSH). */
+class CtrHmac implements PacketSealer, PacketOpener {
+  readonly headerLength: number;
+  readonly #ctr: AesCtr;
+  readonly #mac: Hmac;
+  readonly #etm: boolean;
+  /** For encrypt-and-MAC: the first block decrypted while reading the length. */
+  #firstBlock: Uint8Array | undefined;
+  #restCounter: Uint8Array | undefined;
+
+  constructor(keys: DirectionKeys) {
+    const spec = MACS[keys.mac!];
+    this.#ctr = new AesCtr(keys.key, keys.iv);
+    this.#mac = new Hmac(spec, keys.macKey!);
+    this.#etm = spec.etm;
+    this.headerLength = this.#etm ? 4 : 16;
+  }
+
+  async seal(seq: number, payload: Uint8Array): Promise<Uint8Array> {
+    const macLen = this.#mac.spec.macLength;
+    const { buf, packetLength } = layout(payload, 16, !this.#etm, macLen);
+    const end = 4 + packetLength;
+    if (this.#etm) {
+      const counter = this.#ctr.reserve(packetLength);
+      const ct = await this.#ctr.xor(counter, buf.subarray(4, end));
+      buf.set(ct, 4);
+      buf.set(await this.#mac.compute(seq, buf.subarray(0, end)), end);
+    } else {
+      const counter = this.#ctr.reserve(end);
+      const mac = this.#mac.compute(seq, buf.subarray(0, end));
+      const ct = await this.#ctr.xor(counter, buf.subarray(0, end));
+      buf.set(ct, 0);
+      buf.set(await mac, end);
+    }
+    return buf;
+  }
+
+  packetSize(_seq: number, header: Uint8Array): number {
+    let len: number;
+    if (this.#etm) {
+      len = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
+    } else {
+      // Decrypt the first block to learn the length (RFC 4253 §6).
+      const counter = this.#ctr.reserve(16);
+      const plain = this.#ctr.xor(counter, header.slice(0, 16)) as Uint8Array;
+      this.#firstBlock = plain;
+      len = new DataView(plain.buffer, plain.byteOffset, 4).getUint32(0);
+    }
+    checkLength(len, 16, !this.#etm);
+    if (!this.#etm) this.#restCounter = this.#ctr.reserve(4 + len - 16);
+    return 4 + len + this.#mac.spec.macLength;
+  }
+
+  async open(seq: number, wire: Uint8Array): Promise<Uint8Array> {
+    const macLen = this.#mac.spec.macLength;
+    const end = wire.length - macLen;
+    const received = wire.subarray(end);
+    if (this.#etm) {
+      const mac = await this.#mac.compute(seq, wire.subarray(0, end));
+      if (!constantTimeEqual(mac, received)) {
+        throw new IntegrityError(`MAC mismatch on packet ${seq}`);
+      }
+      const counter = this.#ctr.reserve(end - 4);
+      const plain = await this.#ctr.xor(counter, wire.subarray(4, end));
+      return payloadOf(plain, end - 4);
+    }
+    const plain = new Uint8Array(end);
+    plain.set(this.#firstBlock!, 0);
+    if (end > 16) plain.set(await this.#ctr.xor(this.#restCounter!, wire.subarray(16, end)), 16);
+    const mac = await this.#mac.compute(seq, plain);
+    if (!constantTimeEqual(mac, received)) {
+      throw new IntegrityError(`MAC mismatch on packet ${seq}`);
+    }
+    return payloadOf(plain.subarray(4), end - 4);
+  }
+}
+
+/** Creates the sealer for one direction's negotiated algorithms and keys. */
+export function createSealer(keys: DirectionKeys): PacketSealer {
+  return createCodec(keys);
+}
+
+/** Creates the opener for one direction's negotiated algorithms and keys. */
+export function createOpener(keys: DirectionKeys): PacketOpener {
+  return createCodec(keys);
+}
+
+function createCodec(keys: DirectionKeys): PacketSealer & PacketOpener {
+  switch (keys.cipher) {
+    case "chacha20-poly1305@openssh.com":
+      return new ChachaPoly(keys.key);
+    case "aes128-gcm@openssh.com":
+    case "aes256-gcm@openssh.com":
+      return new AesGcm(keys.key, keys.iv);
+    case "aes128-ctr":
+    case "aes192-ctr":
+    case "aes256-ctr":
+      if (!keys.mac || !MACS[keys.mac]) throw new ProtocolError(`no MAC for ${keys.cipher}`);
+      return new CtrHmac(keys);
+  }
+  throw new ProtocolError(`unsupported cipher ${keys.cipher}`);
+}
