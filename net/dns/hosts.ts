@@ -50,12 +50,14 @@ export class HostsTable {
   readonly #aaaa = new Map<string, Uint8Array[]>();
   readonly #ptr = new Map<string, string>();
   readonly #maxEntries: number;
+  readonly #localhost: boolean;
   #entries = 0;
 
   /** `localhost: false` leaves out the built-in localhost answers. */
   constructor(options: { localhost?: boolean; maxEntries?: number } = {}) {
     this.#maxEntries = options.maxEntries ?? 4096;
-    if (options.localhost ?? true) {
+    this.#localhost = options.localhost ?? true;
+    if (this.#localhost) {
       this.add("localhost", "127.0.0.1");
       this.add("localhost", "::1");
     }
@@ -116,7 +118,8 @@ export class HostsTable {
       ttl: 0,
       data,
     });
-    const isLocalhost = key === "localhost." || key.endsWith(".localhost.");
+    const isLocalhost = this.#localhost &&
+      (key === "localhost." || key.endsWith(".localhost."));
     const v4 = this.#a.get(key) ?? (isLocalhost ? this.#a.get("localhost.") : undefined);
     const v6 = this.#aaaa.get(key) ?? (isLocalhost ? this.#aaaa.get("localhost.") : undefined);
     if (type === RecordType.A && v4) {
