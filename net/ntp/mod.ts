@@ -1,0 +1,18 @@
+/**
+ * SNTP (RFC 4330) for usernet: NTP timestamps, request/reply checks, offset and delay, and a
+ * sans-IO client with retries.
+ *
+ * @example
+ * ```ts
+ * import { createSntpRequest } from "./mod.ts";
+ * const request = createSntpRequest(Date.now());
+ * console.assert(request.payload.length === 48);
+ * ```
+ *
+ * @module
+ */
+
+export * from "./errors.ts";
+export * from "./timestamp.ts";
+export * from "./sntp.ts";
+export * from "./client.ts";
