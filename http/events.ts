@@ -1,0 +1,146 @@
+/**
+ * Timestamped events reported by `createFetch`'s `onEvent` hook, in the order they happen, for
+ * timelines such as a CLI's `-v` output.
+ *
+ * Every event has `type`, `time` (milliseconds from `performance.now()`) and `requestId` (one per
+ * call of the fetch function, shared by its redirects and retries). Events about a connection
+ * carry `connectionId`.
+ *
+ * @module
+ */
+
+/** Fields common to every event. */
+export interface HttpEventBase {
+  /** `performance.now()` when the event happened. */
+  time: number;
+  /** Identifies one call of the fetch function (redirects and retries included). */
+  requestId: number;
+}
+
+/** The fetch function was called (and again for each redirect hop). */
+export interface RequestStartEvent extends HttpEventBase {
+  type: "request-start";
+  method: string;
+  url: string;
+}
+
+/** A new TCP connection is being opened. */
+export interface ConnectStartEvent extends HttpEventBase {
+  type: "connect-start";
+  connectionId: number;
+  host: string;
+  port: number;
+}
+
+/** The TCP connection is open. */
+export interface ConnectDoneEvent extends HttpEventBase {
+  type: "connect-done";
+  connectionId: number;
+  host: string;
+  port: number;
+  /** Time since `connect-start`. */
+  durationMs: number;
+}
+
+/** The TLS handshake completed (https only). */
+export interface TlsDoneEvent extends HttpEventBase {
+  type: "tls-done";
+  connectionId: number;
+  serverName: string;
+  /** Time since `connect-done`. */
+  durationMs: number;
+}
+
+/** An idle pooled connection is used instead of a new one. */
+export interface ReuseEvent extends HttpEventBase {
+  type: "reuse";
+  connectionId: number;
+  /** How long the connection was idle. */
+  idleMs: number;
+  /** Requests the connection carried before this one. */
+  previousRequests: number;
+}
+
+/** The request head and body have been written. */
+export interface RequestSentEvent extends HttpEventBase {
+  type: "request-sent";
+  connectionId: number;
+  method: string;
+  url: string;
+  /** The exact request head as written (request line and fields). */
+  head: string;
+  /** Body bytes written, chunk framing excluded. */
+  bodyBytes: number;
+}
+
+/** A response head arrived (`status` < 200: informational, another follows). */
+export interface ResponseHeadersEvent extends HttpEventBase {
+  type: "response-headers";
+  connectionId: number;
+  version: "1.0" | "1.1";
+  status: number;
+  statusText: string;
+  /** Fields as received, names as sent. */
+  headers: [string, string][];
+}
+
+/** The response body has been read completely (or there was none). */
+export interface BodyDoneEvent extends HttpEventBase {
+  type: "body-done";
+  connectionId: number;
+  /** Body bytes received, after removing chunk framing and before content decoding. */
+  bodyBytes: number;
+  /** Trailer fields of a chunked body (empty when none). */
+  trailers: [string, string][];
+  /** Whether the connection went back to the pool (otherwise it was closed). */
+  keptAlive: boolean;
+}
+
+/** A redirect is being followed. */
+export interface RedirectEvent extends HttpEventBase {
+  type: "redirect";
+  status: number;
+  from: string;
+  to: string;
+  /** The method of the next request (GET after a 303, or after a 301/302 to a POST). */
+  method: string;
+}
+
+/** A pooled connection turned out closed; the idempotent request is sent again. */
+export interface RetryEvent extends HttpEventBase {
+  type: "retry";
+  connectionId: number;
+  /** Why the previous attempt failed. */
+  reason: string;
+}
+
+/** The request or its response body failed. */
+export interface ErrorEvent extends HttpEventBase {
+  type: "error";
+  connectionId?: number;
+  error: unknown;
+}
+
+/**
+ * Everything `onEvent` can receive.
+ *
+ * @example Print a timeline
+ * ```ts
+ * import type { HttpEvent } from "./events.ts";
+ * const start = performance.now();
+ * const onEvent = (e: HttpEvent) => console.error(`${(e.time - start).toFixed(1)}ms ${e.type}`);
+ * onEvent({ type: "request-start", time: start, requestId: 1, method: "GET", url: "http://a/" });
+ * ```
+ */
+export type HttpEvent =
+  | RequestStartEvent
+  | ConnectStartEvent
+  | ConnectDoneEvent
+  | TlsDoneEvent
+  | ReuseEvent
+  | RequestSentEvent
+  | ResponseHeadersEvent
+  | BodyDoneEvent
+  | RedirectEvent
+  | RetryEvent
+  | ErrorEvent;
