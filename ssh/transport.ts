@@ -691,7 +691,7 @@ export class Transport {
     if (!kex?.pendingOpener) throw new ProtocolError("NEWKEYS before the key exchange finished");
     this.#opener = kex.pendingOpener;
     kex.pendingOpener = undefined;
-    if (this.#strict) this.#recvSeq = 0xffffffff; // becomes 0 after this packet's increment
+    if (this.#strict) this.#recvSeq = 0; // strict KEX: numbering restarts after NEWKEYS
     kex.newKeysReceived = true;
     if (kex.newKeysSent) this.#endKex(kex);
   }
