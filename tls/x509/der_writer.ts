@@ -215,7 +215,9 @@ export function derUtf8String(value: string): Uint8Array {
  * ```
  */
 export function derIa5String(value: string): Uint8Array {
-  if ([...value].some((ch) => ch.charCodeAt(0) > 0x7f)) throw new RangeError("IA5String must be ASCII");
+  if ([...value].some((ch) => ch.charCodeAt(0) > 0x7f)) {
+    throw new RangeError("IA5String must be ASCII");
+  }
   return derTlv(0x16, new TextEncoder().encode(value));
 }
 
