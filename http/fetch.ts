@@ -120,8 +120,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  */
 export function createFetch(options: CreateFetchOptions): HttpFetch {
   const client = new Client(options);
-  const fetchFn = ((input: string | URL | Request, init?: RequestInit) =>
-    client.fetch(input, init)) as HttpFetch;
+  const fetchFn =
+    ((input: string | URL | Request, init?: RequestInit) => client.fetch(input, init)) as HttpFetch;
   fetchFn.close = () => client.close();
   return fetchFn;
 }
@@ -344,9 +344,7 @@ class Client {
       fields.push([name, value]);
     }
     if ((url.username || url.password) && !userHeaders.has("authorization")) {
-      const credentials = `${decodeURIComponent(url.username)}:${
-        decodeURIComponent(url.password)
-      }`;
+      const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
       const bytes = new TextEncoder().encode(credentials);
       fields.push(["authorization", `Basic ${btoa(String.fromCharCode(...bytes))}`]);
     }
@@ -369,7 +367,11 @@ class Client {
     } else {
       fields.push(["transfer-encoding", "chunked"]);
     }
-    return { head: encodeRequestHead(method, url.pathname + url.search, fields), closeAfter, length };
+    return {
+      head: encodeRequestHead(method, url.pathname + url.search, fields),
+      closeAfter,
+      length,
+    };
   }
 
   async #dial(

@@ -30,7 +30,9 @@ export function encodeRequestHead(
   target: string,
   fields: Iterable<readonly [string, string]>,
 ): Uint8Array {
-  if (!TCHAR.test(method)) throw new InvalidRequest(`method ${JSON.stringify(method)} is not a token`);
+  if (!TCHAR.test(method)) {
+    throw new InvalidRequest(`method ${JSON.stringify(method)} is not a token`);
+  }
   for (let i = 0; i < target.length; i++) {
     const c = target.charCodeAt(i);
     if (c <= 0x20 || c >= 0x7f) {
@@ -39,7 +41,9 @@ export function encodeRequestHead(
   }
   let text = `${method} ${target} HTTP/1.1\r\n`;
   for (const [name, value] of fields) {
-    if (!TCHAR.test(name)) throw new InvalidRequest(`header name ${JSON.stringify(name)} is not a token`);
+    if (!TCHAR.test(name)) {
+      throw new InvalidRequest(`header name ${JSON.stringify(name)} is not a token`);
+    }
     for (let i = 0; i < value.length; i++) {
       const c = value.charCodeAt(i);
       if (c === 0 || c === 0x0a || c === 0x0d || c > 0xff) {

@@ -444,7 +444,9 @@ export class ResponseParser {
     }
     let reasonStart = 12;
     if (end > 12) {
-      if (l[12] !== SP) throw new InvalidStatusLine(`invalid status code in status line ${shown()}`);
+      if (l[12] !== SP) {
+        throw new InvalidStatusLine(`invalid status code in status line ${shown()}`);
+      }
       reasonStart = 13;
     }
     for (let i = reasonStart; i < end; i++) {
@@ -567,7 +569,9 @@ export class ResponseParser {
 
   #chunkSizeLine(end: number): void {
     const max = this.#limits.maxChunkLineBytes;
-    if (end > max) throw new HeadTooLarge(`chunk-size line exceeds ${max} bytes`, "chunk-line-bytes", max);
+    if (end > max) {
+      throw new HeadTooLarge(`chunk-size line exceeds ${max} bytes`, "chunk-line-bytes", max);
+    }
     const l = this.#line;
     let size = 0;
     let i = 0;

@@ -227,7 +227,7 @@ const CASES: Case[] = [
   },
   {
     name: "304 has no body even with Transfer-Encoding",
-    raw: "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\nETag: \"x\"\r\n\r\n",
+    raw: 'HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\nETag: "x"\r\n\r\n',
     expect: { status: 304, body: "", keepAlive: true },
   },
   {
@@ -279,9 +279,17 @@ const CASES: Case[] = [
   { name: "non-digit status", raw: "HTTP/1.1 2x0 OK\r\n\r\n", error: InvalidStatusLine },
   { name: "double space before status", raw: "HTTP/1.1  200 OK\r\n\r\n", error: InvalidStatusLine },
   { name: "version with letters", raw: "HTTP/1.x 200 OK\r\n\r\n", error: InvalidStatusLine },
-  { name: "empty line before status line", raw: "\r\nHTTP/1.1 200 OK\r\n\r\n", error: InvalidStatusLine },
+  {
+    name: "empty line before status line",
+    raw: "\r\nHTTP/1.1 200 OK\r\n\r\n",
+    error: InvalidStatusLine,
+  },
   { name: "NUL in reason phrase", raw: "HTTP/1.1 200 O\0K\r\n\r\n", error: InvalidStatusLine },
-  { name: "bare CR in status line", raw: "HTTP/1.1 200 OK\rX: y\r\n\r\n", error: InvalidStatusLine },
+  {
+    name: "bare CR in status line",
+    raw: "HTTP/1.1 200 OK\rX: y\r\n\r\n",
+    error: InvalidStatusLine,
+  },
   // --- Header fields ---------------------------------------------------------------------------
   {
     name: "field values are trimmed; inner whitespace kept; empty value allowed",
@@ -731,8 +739,10 @@ Deno.test("a long chunked body is linear: 100k one-byte chunks parse quickly", (
 
 Deno.test("HeadTooLarge says which limit", () => {
   const tooManyFields = new ResponseParser({ limits: { maxFieldCount: 1 } });
-  assert.throws(() => tooManyFields.push(latin1Bytes("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n")), (e) =>
-    e instanceof HeadTooLarge && e.limit === "field-count" && e.max === 1);
+  assert.throws(
+    () => tooManyFields.push(latin1Bytes("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n")),
+    (e) => e instanceof HeadTooLarge && e.limit === "field-count" && e.max === 1,
+  );
   const longHead = new ResponseParser({ limits: { maxHeadBytes: 20 } });
   assert.throws(
     () => longHead.push(latin1Bytes("HTTP/1.1 200 OK\r\nA: 1\r\n")),
