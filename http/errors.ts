@@ -39,7 +39,8 @@ export class HttpError extends TypeError {
  * @example
  * ```ts
  * import { MalformedResponse } from "./errors.ts";
- * throw new MalformedResponse("response starts with garbage");
+ * const e = new MalformedResponse("response starts with garbage");
+ * console.log(e.name); // "MalformedResponse"
  * ```
  */
 export class MalformedResponse extends HttpError {}
@@ -64,7 +65,8 @@ export class InvalidStatusLine extends MalformedResponse {}
  * @example
  * ```ts
  * import { InvalidHeader } from "./errors.ts";
- * throw new InvalidHeader('header line 3: NUL byte in the value of "x-a"');
+ * const e = new InvalidHeader('header line 3: NUL byte in the value of "x-a"');
+ * console.log(e.name); // "InvalidHeader"
  * ```
  */
 export class InvalidHeader extends MalformedResponse {}
@@ -113,7 +115,8 @@ export class HeadTooLarge extends MalformedResponse {
  * @example
  * ```ts
  * import { AmbiguousFraming } from "./errors.ts";
- * throw new AmbiguousFraming("both Content-Length and Transfer-Encoding are present");
+ * const e = new AmbiguousFraming("both Content-Length and Transfer-Encoding are present");
+ * console.log(e.name); // "AmbiguousFraming"
  * ```
  */
 export class AmbiguousFraming extends MalformedResponse {}
@@ -124,7 +127,8 @@ export class AmbiguousFraming extends MalformedResponse {}
  * @example
  * ```ts
  * import { InvalidContentLength } from "./errors.ts";
- * throw new InvalidContentLength('Content-Length "-1" is not a decimal number');
+ * const e = new InvalidContentLength('Content-Length "-1" is not a decimal number');
+ * console.log(e.name); // "InvalidContentLength"
  * ```
  */
 export class InvalidContentLength extends MalformedResponse {}
@@ -136,7 +140,8 @@ export class InvalidContentLength extends MalformedResponse {}
  * @example
  * ```ts
  * import { InvalidChunk } from "./errors.ts";
- * throw new InvalidChunk('chunk size "zz" is not hexadecimal');
+ * const e = new InvalidChunk('chunk size "zz" is not hexadecimal');
+ * console.log(e.name); // "InvalidChunk"
  * ```
  */
 export class InvalidChunk extends MalformedResponse {}
@@ -167,7 +172,8 @@ export class UnsupportedTransferCoding extends MalformedResponse {
  * @example
  * ```ts
  * import { UnexpectedUpgrade } from "./errors.ts";
- * throw new UnexpectedUpgrade("server answered 101 Switching Protocols without an Upgrade request");
+ * const e = new UnexpectedUpgrade("server answered 101 Switching Protocols without an Upgrade request");
+ * console.log(e.name); // "UnexpectedUpgrade"
  * ```
  */
 export class UnexpectedUpgrade extends MalformedResponse {}
@@ -180,7 +186,8 @@ export class UnexpectedUpgrade extends MalformedResponse {}
  * @example
  * ```ts
  * import { ConnectionClosed } from "./errors.ts";
- * throw new ConnectionClosed("127.0.0.1:8080 closed the connection before responding");
+ * const e = new ConnectionClosed("127.0.0.1:8080 closed the connection before responding");
+ * console.log(e.name); // "ConnectionClosed"
  * ```
  */
 export class ConnectionClosed extends HttpError {}
@@ -191,7 +198,8 @@ export class ConnectionClosed extends HttpError {}
  * @example
  * ```ts
  * import { TruncatedResponse } from "./errors.ts";
- * throw new TruncatedResponse("connection closed after 100 of 2000 body bytes");
+ * const e = new TruncatedResponse("connection closed after 100 of 2000 body bytes");
+ * console.log(e.name); // "TruncatedResponse"
  * ```
  */
 export class TruncatedResponse extends HttpError {}
@@ -202,7 +210,8 @@ export class TruncatedResponse extends HttpError {}
  * @example
  * ```ts
  * import { ConnectFailed } from "./errors.ts";
- * throw new ConnectFailed("connect to 127.0.0.1:1 failed", { cause: new Error("refused") });
+ * const e = new ConnectFailed("connect to 127.0.0.1:1 failed", { cause: new Error("refused") });
+ * console.log(e.name); // "ConnectFailed"
  * ```
  */
 export class ConnectFailed extends HttpError {}
@@ -214,7 +223,8 @@ export class ConnectFailed extends HttpError {}
  * @example
  * ```ts
  * import { TlsFailed } from "./errors.ts";
- * throw new TlsFailed("TLS to example.com:443 failed", { cause: new Error("bad certificate") });
+ * const e = new TlsFailed("TLS to example.com:443 failed", { cause: new Error("bad certificate") });
+ * console.log(e.name); // "TlsFailed"
  * ```
  */
 export class TlsFailed extends HttpError {}
@@ -225,7 +235,8 @@ export class TlsFailed extends HttpError {}
  * @example
  * ```ts
  * import { TlsNotConfigured } from "./errors.ts";
- * throw new TlsNotConfigured("https://example.com/ needs the tls option of createFetch");
+ * const e = new TlsNotConfigured("https://example.com/ needs the tls option of createFetch");
+ * console.log(e.name); // "TlsNotConfigured"
  * ```
  */
 export class TlsNotConfigured extends HttpError {}
@@ -236,7 +247,8 @@ export class TlsNotConfigured extends HttpError {}
  * @example
  * ```ts
  * import { UnsupportedScheme } from "./errors.ts";
- * throw new UnsupportedScheme('scheme "ftp:" is not supported');
+ * const e = new UnsupportedScheme('scheme "ftp:" is not supported');
+ * console.log(e.name); // "UnsupportedScheme"
  * ```
  */
 export class UnsupportedScheme extends HttpError {}
@@ -269,7 +281,8 @@ export class HttpTimeout extends HttpError {
  * @example
  * ```ts
  * import { TooManyRedirects } from "./errors.ts";
- * throw new TooManyRedirects("more than 20 redirects, last to http://a/loop");
+ * const e = new TooManyRedirects("more than 20 redirects, last to http://a/loop");
+ * console.log(e.name); // "TooManyRedirects"
  * ```
  */
 export class TooManyRedirects extends HttpError {}
@@ -303,7 +316,8 @@ export class RedirectRefused extends HttpError {
  * @example
  * ```ts
  * import { InvalidRedirect } from "./errors.ts";
- * throw new InvalidRedirect('Location "ftp://x/" is not an http(s) URL');
+ * const e = new InvalidRedirect('Location "ftp://x/" is not an http(s) URL');
+ * console.log(e.name); // "InvalidRedirect"
  * ```
  */
 export class InvalidRedirect extends HttpError {}
@@ -316,7 +330,8 @@ export class InvalidRedirect extends HttpError {}
  * @example
  * ```ts
  * import { InvalidRequest } from "./errors.ts";
- * throw new InvalidRequest('method "GE T" is not a token');
+ * const e = new InvalidRequest('method "GE T" is not a token');
+ * console.log(e.name); // "InvalidRequest"
  * ```
  */
 export class InvalidRequest extends HttpError {}
@@ -327,7 +342,8 @@ export class InvalidRequest extends HttpError {}
  * @example
  * ```ts
  * import { ClientClosed } from "./errors.ts";
- * throw new ClientClosed("the HTTP client was closed");
+ * const e = new ClientClosed("the HTTP client was closed");
+ * console.log(e.name); // "ClientClosed"
  * ```
  */
 export class ClientClosed extends HttpError {}
