@@ -28,8 +28,12 @@ export const CMSG = {
 
 /** Receive window we grant per channel (bytes). */
 export const DEFAULT_WINDOW = 4 * 1024 * 1024;
-/** Largest data packet we accept per channel message (bytes of data). */
-export const DEFAULT_MAX_PACKET = 64 * 1024;
+/**
+ * Largest data packet we accept per channel message (bytes of data). 32 KiB as OpenSSH's
+ * own client: sshd compares a packet's byte length with its RekeyLimit in blocks, so larger
+ * packets make it rekey after every packet when RekeyLimit is small.
+ */
+export const DEFAULT_MAX_PACKET = 32 * 1024;
 
 /** How a remote command ended: an exit code, or a signal (RFC 4254 §6.10). */
 export interface ExitStatus {
