@@ -7,8 +7,12 @@
 
 import type { Conn } from "../net/conn.ts";
 
-/** Reads returning fewer bytes than this are copied out so the big read buffer can be reused. */
-const SMALL_READ = 8 * 1024;
+/**
+ * Reads go into consecutive slices of a slab this large, so a read costs no allocation of its
+ * own and the bytes can be handed to a consumer without a copy (a new slab is started when the
+ * current one is nearly full; old slabs live as long as consumers hold their slices).
+ */
+const SLAB_BYTES = 1024 * 1024;
 
 type ReadResult = Uint8Array | null;
 
@@ -31,7 +35,8 @@ export class HttpConnection {
   idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   readonly #readSize: number;
-  #spare: Uint8Array | null = null;
+  #slab: Uint8Array = new Uint8Array(0);
+  #slabUsed = 0;
   #idleRead: Promise<ReadResult> | null = null;
   #dead = false;
   #closed = false;
@@ -72,18 +77,17 @@ export class HttpConnection {
   }
 
   async #readNow(): Promise<ReadResult> {
-    const buffer = this.#spare ?? new Uint8Array(this.#readSize);
-    this.#spare = null;
-    const n = await this.conn.read(buffer);
-    if (n === null) {
-      this.#spare = buffer;
-      return null;
+    if (this.#slab.length - this.#slabUsed < this.#readSize / 4) {
+      this.#slab = new Uint8Array(Math.max(SLAB_BYTES, this.#readSize * 4));
+      this.#slabUsed = 0;
     }
-    if (n < SMALL_READ) {
-      this.#spare = buffer;
-      return buffer.slice(0, n);
-    }
-    return buffer.subarray(0, n);
+    const start = this.#slabUsed;
+    const view = this.#slab.subarray(start, Math.min(this.#slab.length, start + this.#readSize));
+    const n = await this.conn.read(view);
+    if (n === null) return null;
+    // A concurrent read cannot happen (one reader at a time), so the slice is ours.
+    this.#slabUsed = start + n;
+    return view.subarray(0, n);
   }
 
   /**

@@ -62,7 +62,7 @@ export interface CreateFetchOptions {
   userAgent?: string | null;
   /** Whether to ask for and decode gzip/deflate/br content codings. Default true. */
   decompress?: boolean;
-  /** Size of each connection read buffer. Default 65 536 bytes. */
+  /** Largest single read from a connection. Default 262 144 bytes. */
   readBufferSize?: number;
   /** Receives timestamped events; exceptions it throws are ignored. */
   onEvent?: (event: HttpEvent) => void;
@@ -152,7 +152,7 @@ class Client {
     this.#headersTimeoutMs = options.headersTimeoutMs ?? 300_000;
     this.#bodyTimeoutMs = options.bodyTimeoutMs ?? 300_000;
     this.#maxRedirects = options.maxRedirects ?? 20;
-    this.#readBufferSize = options.readBufferSize ?? 64 * 1024;
+    this.#readBufferSize = options.readBufferSize ?? 256 * 1024;
     this.#decompress = options.decompress ?? true;
     this.#userAgent = options.userAgent === undefined ? "usernet" : options.userAgent;
   }
