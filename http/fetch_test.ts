@@ -322,7 +322,7 @@ Deno.test("pool: origins are separate (host, port and scheme)", async () => {
   fetch.close();
 });
 
-Deno.test("pool: an unread body keeps its connection busy; a cancelled one is closed", async () => {
+Deno.test("pool: a body that came with the head frees the connection at once; a cancelled one closes it", async () => {
   const server = new FakeServer(() =>
     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
   );
@@ -345,6 +345,49 @@ Deno.test("pool: an unread body keeps its connection busy; a cancelled one is cl
   const done = c2.events.find((e) => e.type === "body-done");
   assert.equal(done, undefined);
   c2.fetch.close();
+  fetch.close();
+});
+
+Deno.test("pool: a response whose body has not ended keeps its connection busy", async () => {
+  const server = new FakeServer();
+  const { fetch } = client(server);
+  const first = fetch("http://a/");
+  const c1 = await server.accept();
+  await c1.readRequest();
+  await c1.write("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabc");
+  const r1 = await first;
+  const second = fetch("http://a/");
+  const c2 = await server.accept();
+  await c2.readRequest();
+  await c2.write(ok("two"));
+  assert.equal(await (await second).text(), "two");
+  await c1.write("def");
+  assert.equal(await r1.text(), "abcdef");
+  assert.equal(server.connections.length, 2);
+  fetch.close();
+});
+
+Deno.test("chunks handed out are never overwritten by later reads (zero-copy safety)", async () => {
+  const server = new FakeServer();
+  const { fetch } = client(server, { readBufferSize: 1024 });
+  const pending = fetch("http://a/");
+  const conn = await server.accept();
+  await conn.readRequest();
+  const pieces: Uint8Array[] = [];
+  for (let i = 0; i < 3000; i++) pieces.push(new Uint8Array(700).fill(i % 256));
+  const expected = concat(pieces);
+  await conn.write(`HTTP/1.1 200 OK\r\nContent-Length: ${expected.length}\r\n\r\n`);
+  const response = await pending;
+  const reader = response.body!.getReader();
+  const held: Uint8Array[] = [];
+  let sent = 0;
+  for (;;) {
+    if (sent < pieces.length) await conn.write(pieces[sent++]);
+    const r = await reader.read();
+    if (r.done) break;
+    held.push(r.value);
+  }
+  assert.deepEqual(concat(held), expected);
   fetch.close();
 });
 
