@@ -43,7 +43,7 @@ export class HandshakeReassembler {
     this.#max = maxMessage;
   }
 
-  /** Whether part of a message is buffered (a key change must not happen then). */
+  /** Whether any handshake bytes are buffered (a key change must not happen then). */
   get hasPartial(): boolean {
     return this.#pending.length > 0;
   }

@@ -1,0 +1,206 @@
+/**
+ * Key exchange groups (RFC 8446 §4.2.7-§4.2.8): X25519MLKEM768 (the hybrid post-quantum group
+ * of draft-ietf-tls-ecdhe-mlkem: ML-KEM-768 from noble, then X25519), X25519 (noble) and
+ * the NIST curves P-256 and P-384 (WebCrypto ECDH, uncompressed points).
+ *
+ * @module
+ */
+
+import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
+import { x25519 } from "@noble/curves/ed25519.js";
+import { buf, concat } from "./_bytes.ts";
+import { IllegalParameter } from "./errors.ts";
+
+/** Names of the supported groups, as registered with IANA. */
+export type NamedGroupName = "X25519MLKEM768" | "x25519" | "secp256r1" | "secp384r1";
+
+/**
+ * Code points of the supported groups.
+ *
+ * @example
+ * ```ts
+ * import { NAMED_GROUPS } from "./key_exchange.ts";
+ * console.log(NAMED_GROUPS.x25519.toString(16)); // 1d
+ * ```
+ */
+export const NAMED_GROUPS: Readonly<Record<NamedGroupName, number>> = {
+  X25519MLKEM768: 0x11ec,
+  x25519: 0x001d,
+  secp256r1: 0x0017,
+  secp384r1: 0x0018,
+};
+
+/** All supported groups in this client's default preference order. */
+export const DEFAULT_GROUPS: readonly NamedGroupName[] = [
+  "X25519MLKEM768",
+  "x25519",
+  "secp256r1",
+  "secp384r1",
+];
+
+/** Groups that get a key share in the first ClientHello by default (like current browsers). */
+export const DEFAULT_KEY_SHARE_GROUPS: readonly NamedGroupName[] = ["X25519MLKEM768", "x25519"];
+
+/**
+ * The group name for a code point, if supported.
+ *
+ * @example
+ * ```ts
+ * import { groupName } from "./key_exchange.ts";
+ * console.log(groupName(0x11ec)); // X25519MLKEM768
+ * ```
+ */
+export function groupName(id: number): NamedGroupName | undefined {
+  return (Object.keys(NAMED_GROUPS) as NamedGroupName[]).find((n) => NAMED_GROUPS[n] === id);
+}
+
+const MLKEM_EK = 1184;
+const MLKEM_CT = 1088;
+const NIST: Record<string, { curve: "P-256" | "P-384"; bits: number; point: number }> = {
+  secp256r1: { curve: "P-256", bits: 256, point: 65 },
+  secp384r1: { curve: "P-384", bits: 384, point: 97 },
+};
+
+/** A client key share: the public value to send and how to finish the exchange. */
+export interface ClientKeyShare {
+  /** The group. */
+  readonly group: NamedGroupName;
+  /** The key_exchange bytes for the ClientHello. */
+  readonly publicKey: Uint8Array;
+  /** Computes the shared secret from the server's key_exchange bytes. */
+  complete(serverShare: Uint8Array): Promise<Uint8Array>;
+}
+
+/**
+ * Generates a client key share for `group`.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyShare } from "./key_exchange.ts";
+ * const share = await generateKeyShare("X25519MLKEM768");
+ * console.log(share.publicKey.length); // 1216
+ * ```
+ */
+export async function generateKeyShare(group: NamedGroupName): Promise<ClientKeyShare> {
+  switch (group) {
+    case "x25519": {
+      const { secretKey, publicKey } = x25519.keygen();
+      return { group, publicKey, complete: (s) => Promise.resolve(x25519Secret(secretKey, s)) };
+    }
+    case "X25519MLKEM768": {
+      const kem = ml_kem768.keygen();
+      const ecdh = x25519.keygen();
+      return {
+        group,
+        publicKey: concat(kem.publicKey, ecdh.publicKey),
+        complete(serverShare) {
+          if (serverShare.length !== MLKEM_CT + 32) {
+            throw new IllegalParameter(`X25519MLKEM768 share of ${serverShare.length} bytes`);
+          }
+          const kemSecret = ml_kem768.decapsulate(serverShare.subarray(0, MLKEM_CT), kem.secretKey);
+          const ecdhSecret = x25519Secret(ecdh.secretKey, serverShare.subarray(MLKEM_CT));
+          return Promise.resolve(concat(kemSecret, ecdhSecret));
+        },
+      };
+    }
+    case "secp256r1":
+    case "secp384r1": {
+      const { curve, bits, point } = NIST[group];
+      const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: curve }, false, [
+        "deriveBits",
+      ]) as CryptoKeyPair;
+      const publicKey = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+      return {
+        group,
+        publicKey,
+        async complete(serverShare) {
+          const peer = await importNistPoint(curve, point, serverShare);
+          const secret = await crypto.subtle.deriveBits(
+            { name: "ECDH", public: peer },
+            pair.privateKey,
+            bits,
+          );
+          return new Uint8Array(secret);
+        },
+      };
+    }
+  }
+}
+
+function x25519Secret(secretKey: Uint8Array, peer: Uint8Array): Uint8Array {
+  if (peer.length !== 32) throw new IllegalParameter(`X25519 share of ${peer.length} bytes`);
+  let secret: Uint8Array;
+  try {
+    secret = x25519.getSharedSecret(secretKey, peer);
+  } catch {
+    throw new IllegalParameter("X25519 share is a low-order point");
+  }
+  // An all-zero result means a low-order point (RFC 7748 §6.1, RFC 8446 §7.4.2).
+  if (secret.every((b) => b === 0)) throw new IllegalParameter("X25519 share is a low-order point");
+  return secret;
+}
+
+async function importNistPoint(
+  curve: "P-256" | "P-384",
+  length: number,
+  share: Uint8Array,
+): Promise<CryptoKey> {
+  // RFC 8446 §4.2.8.2: uncompressed points only.
+  if (share.length !== length || share[0] !== 4) {
+    throw new IllegalParameter(`${curve} share is not an uncompressed point`);
+  }
+  try {
+    return await crypto.subtle.importKey(
+      "raw",
+      buf(share),
+      { name: "ECDH", namedCurve: curve },
+      false,
+      [],
+    );
+  } catch {
+    throw new IllegalParameter(`${curve} share is not a point on the curve`);
+  }
+}
+
+/**
+ * The server side of a key exchange, for tests and scripted servers: given the client's
+ * key_exchange bytes, returns the server's key_exchange bytes and the shared secret.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyShare, respondToKeyShare } from "./key_exchange.ts";
+ * const client = await generateKeyShare("x25519");
+ * const server = await respondToKeyShare("x25519", client.publicKey);
+ * const secret = await client.complete(server.publicKey);
+ * console.log(secret.length === server.sharedSecret.length); // true
+ * ```
+ */
+export async function respondToKeyShare(
+  group: NamedGroupName,
+  clientShare: Uint8Array,
+): Promise<{ publicKey: Uint8Array; sharedSecret: Uint8Array }> {
+  switch (group) {
+    case "x25519": {
+      const { secretKey, publicKey } = x25519.keygen();
+      return { publicKey, sharedSecret: x25519Secret(secretKey, clientShare) };
+    }
+    case "X25519MLKEM768": {
+      if (clientShare.length !== MLKEM_EK + 32) {
+        throw new IllegalParameter("bad X25519MLKEM768 share");
+      }
+      const { cipherText, sharedSecret } = ml_kem768.encapsulate(clientShare.subarray(0, MLKEM_EK));
+      const ecdh = x25519.keygen();
+      return {
+        publicKey: concat(cipherText, ecdh.publicKey),
+        sharedSecret: concat(
+          sharedSecret,
+          x25519Secret(ecdh.secretKey, clientShare.subarray(MLKEM_EK)),
+        ),
+      };
+    }
+    default: {
+      const client = await generateKeyShare(group);
+      return { publicKey: client.publicKey, sharedSecret: await client.complete(clientShare) };
+    }
+  }
+}
