@@ -144,3 +144,65 @@ export type HttpEvent =
   | RedirectEvent
   | RetryEvent
   | ErrorEvent;
+
+/**
+ * Formats an event as curl-`-v`-like text: a timestamp relative to `start`, the request number,
+ * the connection number, and what happened; request and response heads follow line by line
+ * with `>` and `<` prefixes. Lines are joined with `\n`.
+ *
+ * @example
+ * ```ts
+ * import { formatEvent } from "./events.ts";
+ * const line = formatEvent({
+ *   type: "connect-done", time: 12.5, requestId: 1, connectionId: 1,
+ *   host: "127.0.0.1", port: 8080, durationMs: 0.4,
+ * }, 10);
+ * console.log(line); // "    2.5 ms #1 c1 connected to 127.0.0.1:8080 in 0.4 ms"
+ * ```
+ */
+export function formatEvent(event: HttpEvent, start = 0): string {
+  const ms = (event.time - start).toFixed(1).padStart(7);
+  const conn = "connectionId" in event && event.connectionId !== undefined
+    ? ` c${event.connectionId}`
+    : "";
+  const prefix = `${ms} ms #${event.requestId}${conn}`;
+  switch (event.type) {
+    case "request-start":
+      return `${prefix} ${event.method} ${event.url}`;
+    case "connect-start":
+      return `${prefix} connecting to ${event.host}:${event.port}`;
+    case "connect-done":
+      return `${prefix} connected to ${event.host}:${event.port} in ${
+        event.durationMs.toFixed(1)
+      } ms`;
+    case "tls-done":
+      return `${prefix} TLS with ${event.serverName} in ${event.durationMs.toFixed(1)} ms`;
+    case "reuse":
+      return `${prefix} reusing connection (idle ${
+        event.idleMs.toFixed(0)
+      } ms, ${event.previousRequests} earlier requests)`;
+    case "request-sent": {
+      const lines = event.head.split("\r\n").filter((l) => l !== "").map((l) => `> ${l}`);
+      return [`${prefix} request sent (${event.bodyBytes} body bytes)`, ...lines].join("\n");
+    }
+    case "response-headers": {
+      const lines = [
+        `< HTTP/${event.version} ${event.status} ${event.statusText}`,
+        ...event.headers.map(([n, v]) => `< ${n}: ${v}`),
+      ];
+      return [`${prefix} response head`, ...lines].join("\n");
+    }
+    case "body-done":
+      return `${prefix} body done: ${event.bodyBytes} bytes${
+        event.trailers.length ? `, ${event.trailers.length} trailers` : ""
+      }; connection ${event.keptAlive ? "kept alive" : "closed"}`;
+    case "redirect":
+      return `${prefix} ${event.status} redirect to ${event.to} (${event.method})`;
+    case "retry":
+      return `${prefix} stale pooled connection (${event.reason}); retrying`;
+    case "error": {
+      const e = event.error;
+      return `${prefix} error: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
+    }
+  }
+}

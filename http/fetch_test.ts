@@ -15,7 +15,7 @@ import {
   UnexpectedUpgrade,
   UnsupportedScheme,
 } from "./errors.ts";
-import type { HttpEvent } from "./events.ts";
+import { formatEvent, type HttpEvent } from "./events.ts";
 import { createFetch, type CreateFetchOptions } from "./fetch.ts";
 import { concat, FakeServer, latin1Bytes, ok, type Reply, type SeenRequest } from "./_test_util.ts";
 import type { Conn } from "../net/conn.ts";
@@ -940,4 +940,32 @@ Deno.test("every error class extends HttpError and TypeError", async () => {
     assert.ok(instance instanceof TypeError, name);
     assert.equal(instance.name, name);
   }
+});
+
+Deno.test("pool: maxIdleTotal closes the oldest idle connection across origins", async () => {
+  const server = new FakeServer(() => ok());
+  const { fetch } = client(server, { maxIdleTotal: 1 });
+  await (await fetch("http://a/")).text();
+  await (await fetch("http://b/")).text();
+  assert.ok(server.connections[0].conn.peer.closed, "a's idle connection closed");
+  assert.ok(!server.connections[1].conn.peer.closed, "b's idle connection kept");
+  fetch.close();
+});
+
+Deno.test("formatEvent renders a -v timeline", async () => {
+  const server = new FakeServer(() => ok("hi", "X-A: b\r\n"));
+  const { fetch, events } = client(server);
+  await (await fetch("http://a/p")).text();
+  await (await fetch("http://a/p")).text();
+  const timeline = events.map((e) => formatEvent(e, events[0].time)).join("\n");
+  assert.match(timeline, /^ +0\.0 ms #1 GET http:\/\/a\/p$/m);
+  assert.match(timeline, /#1 c1 connecting to a:80/);
+  assert.match(timeline, /^> GET \/p HTTP\/1\.1$/m);
+  assert.match(timeline, /^< HTTP\/1\.1 200 OK$/m);
+  assert.match(timeline, /^< X-A: b$/m);
+  assert.match(timeline, /#1 c1 body done: 2 bytes; connection kept alive/);
+  assert.match(timeline, /#2 c1 reusing connection/);
+  const error = formatEvent({ type: "error", time: 5, requestId: 3, error: new TypeError("x") });
+  assert.equal(error, "    5.0 ms #3 error: TypeError: x");
+  fetch.close();
 });

@@ -23,6 +23,7 @@
 
 export * from "./errors.ts";
 export type * from "./events.ts";
+export { formatEvent } from "./events.ts";
 export { createFetch, type CreateFetchOptions, type HttpFetch } from "./fetch.ts";
 export { encodeChunk, encodeRequestHead, LAST_CHUNK, titleCase } from "./request_writer.ts";
 export {
