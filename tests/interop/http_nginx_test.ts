@@ -69,6 +69,10 @@ http {
     location = /r307 { return 307 /echo; }
     location = /loop { return 302 /loop; }
     location = /echo { return 200 "$request_method $http_content_length\\n"; }
+    location /small/ {
+      dav_methods PUT;
+      client_max_body_size 1k;
+    }
     location /dav/ {
       dav_methods PUT DELETE;
       create_full_put_path on;
@@ -313,4 +317,32 @@ interopTest(
       fetch.close();
     }),
   { timeoutMs: 120_000 },
+);
+
+interopTest(
+  "nginx: 413 while uploading is returned as a response, not an error",
+  NEEDS,
+  () =>
+    withNginx(async ({ origin }) => {
+      const { fetch, events } = tcpFetch();
+      const data = new Uint8Array(8 * MB);
+      const fixed = await fetch(`${origin}/small/x.bin`, { method: "PUT", body: data });
+      assert.equal(fixed.status, 413);
+      await fixed.arrayBuffer();
+
+      let offset = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (offset >= data.length) return c.close();
+          c.enqueue(data.subarray(offset, offset + 65536));
+          offset += 65536;
+        },
+      });
+      const streamed = await fetch(`${origin}/small/y.bin`, { method: "PUT", body: stream });
+      assert.equal(streamed.status, 413);
+      await streamed.arrayBuffer();
+      const done = events.filter((e) => e.type === "body-done");
+      assert.ok(done.every((e) => e.type === "body-done" && !e.keptAlive));
+      fetch.close();
+    }),
 );
