@@ -325,7 +325,11 @@ class AesCtr {
   reserve(bytes: number): Uint8Array {
     return this.#counter.take(bytes / 16);
   }
-  /** XORs the keystream at `counter` into `data` (in place for noble, copied for WebCrypto). */
+  /** XORs the keystream at `counter` into a copy of `data`, synchronously (noble). */
+  xorSync(counter: Uint8Array, data: Uint8Array): Uint8Array {
+    return nobleCtr(this.#key, counter).encrypt(data);
+  }
+  /** XORs the keystream at `counter` into a copy of `data`; large inputs go to WebCrypto. */
   xor(counter: Uint8Array, data: Uint8Array): Promise<Uint8Array> | Uint8Array {
     if (data.length < WEBCRYPTO_THRESHOLD) {
       return nobleCtr(this.#key, counter).encrypt(data);
@@ -416,7 +420,7 @@ class CtrHmac implements PacketSealer, PacketOpener {
     } else {
       // Decrypt the first block to learn the length (RFC 4253 §6).
       const counter = this.#ctr.reserve(16);
-      const plain = this.#ctr.xor(counter, header.slice(0, 16)) as Uint8Array;
+      const plain = this.#ctr.xorSync(counter, header.subarray(0, 16));
       this.#firstBlock = plain;
       len = new DataView(plain.buffer, plain.byteOffset, 4).getUint32(0);
     }

@@ -116,6 +116,18 @@ abstract class EphemeralKex implements KeyExchange {
   }
 }
 
+/** X25519 with the all-zero result refused (RFC 8731 §3). */
+function x25519Shared(secret: Uint8Array, peer: Uint8Array): Uint8Array {
+  let shared: Uint8Array;
+  try {
+    shared = x25519.getSharedSecret(secret, peer);
+  } catch (e) {
+    throw new KeyExchangeFailed("server's X25519 public key is invalid", { cause: e });
+  }
+  if (shared.every((b) => b === 0)) throw new KeyExchangeFailed("X25519 shared secret is zero");
+  return shared;
+}
+
 /** curve25519-sha256 (RFC 8731). */
 class Curve25519Kex extends EphemeralKex {
   readonly hash: HashFn = sha256;
@@ -131,9 +143,7 @@ class Curve25519Kex extends EphemeralKex {
     if (serverPublic.length !== 32) {
       throw new KeyExchangeFailed("X25519 public key must be 32 bytes");
     }
-    const shared = x25519.getSharedSecret(this.#secret, serverPublic);
-    if (shared.every((b) => b === 0)) throw new KeyExchangeFailed("X25519 shared secret is zero");
-    return mpintEncoding(shared);
+    return mpintEncoding(x25519Shared(this.#secret, serverPublic));
   }
 }
 
@@ -181,8 +191,7 @@ class MlKemX25519Kex extends EphemeralKex {
       throw new KeyExchangeFailed("mlkem768x25519 server reply must be 1120 bytes");
     }
     const pq = ml_kem768.decapsulate(serverPublic.subarray(0, 1088), this.#kem.secretKey);
-    const cl = x25519.getSharedSecret(this.#xSecret, serverPublic.subarray(1088));
-    if (cl.every((b) => b === 0)) throw new KeyExchangeFailed("X25519 shared secret is zero");
+    const cl = x25519Shared(this.#xSecret, serverPublic.subarray(1088));
     return new SshWriter().string(sha256(concat(pq, cl))).bytes().slice();
   }
 }

@@ -155,7 +155,8 @@ async function serverKex(
   equal(init[0], 30);
   const clientPublic = new SshReader(init, 1).string();
   const hostSecret = ed25519.utils.randomSecretKey();
-  const hostKey = new SshWriter().string("ssh-ed25519").string(ed25519.getPublicKey(hostSecret)).bytes()
+  const hostKey = new SshWriter().string("ssh-ed25519").string(ed25519.getPublicKey(hostSecret))
+    .bytes()
     .slice();
   const xSecret = x25519.utils.randomSecretKey();
   let serverPublic: Uint8Array;
@@ -172,12 +173,16 @@ async function serverKex(
     k = new SshWriter().mpintBytes(cl).bytes().slice();
   }
   const h = sha256(
-    new SshWriter().string(CLIENT_VERSION).string(SERVER_VERSION).string(clientInit).string(serverInit)
+    new SshWriter().string(CLIENT_VERSION).string(SERVER_VERSION).string(clientInit).string(
+      serverInit,
+    )
       .string(hostKey).string(clientPublic).string(serverPublic).raw(k).bytes(),
   );
   const sig = ed25519.sign(options.badSignature ? sha256(h) : h, hostSecret);
   await server.send(
-    new SshWriter().byte(31).string(hostKey).string(serverPublic).string(encodeSignature("ssh-ed25519", sig))
+    new SshWriter().byte(31).string(hostKey).string(serverPublic).string(
+      encodeSignature("ssh-ed25519", sig),
+    )
       .bytes(),
   );
   if (options.injectIgnoreBeforeNewKeys) await server.send(new Uint8Array([2, 0, 0, 0, 0]));
@@ -187,7 +192,9 @@ async function serverKex(
 
 for (const method of ["mlkem768x25519-sha256", "curve25519-sha256"] as const) {
   Deno.test(`transport: ${method} against an independent server computes the same exchange hash`, async () => {
-    const { transport, server } = setup({ algorithms: { kex: [method], hostKey: ["ssh-ed25519"] } });
+    const { transport, server } = setup({
+      algorithms: { kex: [method], hostKey: ["ssh-ed25519"] },
+    });
     const started = transport.start();
     const h = await serverKex(server, method);
     const newKeys = await server.packet();
