@@ -24,7 +24,7 @@ const block = new Uint8Array(MB);
 crypto.getRandomValues(block.subarray(0, 65536));
 for (let i = 65536; i < MB; i++) block[i] = block[i % 65536] ^ (i >>> 16);
 
-const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () => {
+const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
   let sent = 0;
   const body = new ReadableStream<Uint8Array>({
     pull(c) {
@@ -33,7 +33,9 @@ const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, () 
       sent += block.length;
     },
   }, { highWaterMark: 0 });
-  return new Response(body, { headers: { "content-length": String(size) } });
+  // Without a length, hyper sends the body chunked.
+  const chunked = new URL(request.url).pathname === "/chunked";
+  return new Response(body, { headers: chunked ? {} : { "content-length": String(size) } });
 });
 const servePort = server.addr.port;
 
@@ -115,7 +117,10 @@ const ours = (readBufferSize: number) =>
   });
 
 const nginx = await startNginx();
-const targets: Array<[string, string]> = [["Deno.serve", `http://127.0.0.1:${servePort}/`]];
+const targets: Array<[string, string]> = [
+  ["Deno.serve", `http://127.0.0.1:${servePort}/`],
+  ["Deno.serve chunked", `http://127.0.0.1:${servePort}/chunked`],
+];
 if (nginx) targets.push(["nginx", nginx.url]);
 
 console.log(
@@ -140,7 +145,7 @@ for (const [name, url] of targets) {
   for (const [label, list] of samples) {
     const mbps = list.map((s) => s.mbps);
     console.log(
-      `${name.padEnd(11)} ${label.padEnd(22)} ${median(mbps).toFixed(0).padStart(5)} MB/s (${
+      `${name.padEnd(18)} ${label.padEnd(22)} ${median(mbps).toFixed(0).padStart(5)} MB/s (${
         Math.max(...mbps).toFixed(0)
       })  ${median(list.map((s) => s.cpuMsPerMB)).toFixed(2)} CPU ms/MB`,
     );
