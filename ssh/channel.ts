@@ -5,7 +5,7 @@
  * @module
  */
 
-import { SshReader, SshWriter } from "./_wire.ts";
+import { type SshReader, SshWriter } from "./_wire.ts";
 import { ChannelRequestFailed, ProtocolError, SessionClosed } from "./errors.ts";
 
 /** Connection-protocol message numbers (RFC 4250 §4.1.2). */

@@ -15,7 +15,7 @@ import {
   Transport,
 } from "./transport.ts";
 import {
-  ChannelHost,
+  type ChannelHost,
   CMSG,
   DEFAULT_MAX_PACKET,
   DEFAULT_WINDOW,
@@ -554,7 +554,7 @@ export class SshClient implements ChannelHost {
 
     if (auth.password !== undefined && methodsLeft.includes("password")) {
       await this.send(request("password", (w) => w.boolean(false).string(auth.password!)));
-      const ok = await outcome("password", undefined, async (m) => {
+      const ok = await outcome("password", undefined, (m) => {
         if (m[0] === 60) {
           // SSH_MSG_USERAUTH_PASSWD_CHANGEREQ: we do not change passwords; report it.
           attempts.push({
@@ -562,12 +562,15 @@ export class SshClient implements ChannelHost {
             detail: "password change required",
             result: "refused",
           });
-          throw new AuthenticationFailed(
-            "the server requires a password change",
-            methodsLeft,
-            attempts,
+          return Promise.reject(
+            new AuthenticationFailed(
+              "the server requires a password change",
+              methodsLeft,
+              attempts,
+            ),
           );
         }
+        return Promise.resolve();
       });
       if (ok) return done();
     }
