@@ -1,0 +1,460 @@
+/**
+ * One Ethernet interface with IPv4: link-layer input and output, ARP and the neighbour cache,
+ * on-link vs gateway routing, fragmentation on output and reassembly on input.
+ *
+ * The interface does no I/O of its own: it appends outgoing frames to a transmit batch the
+ * stack flushes, and is polled by the stack's event loop for its timers.
+ *
+ * @module
+ */
+import type { Frame, Nic } from "../drivers/nic.ts";
+import { FRAME_DATA_VALID } from "../drivers/nic.ts";
+import {
+  BROADCAST_MAC,
+  formatIpv4Address,
+  IPV4_BROADCAST,
+  macEquals,
+  prefixMask,
+} from "./wire/address.ts";
+import { ARP_PACKET_LENGTH, ARP_REPLY, ARP_REQUEST, parseArp, writeArp } from "./wire/arp.ts";
+import { WireError } from "./wire/errors.ts";
+import {
+  ETHERNET_HEADER_LENGTH,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  writeEthernetHeader,
+} from "./wire/ethernet.ts";
+import { IPV4_HEADER_LENGTH, Ipv4Packet, parseIpv4, writeIpv4Header } from "./wire/ipv4.ts";
+import { NeighborCache, type NeighborCacheOptions } from "./neighbor_cache.ts";
+import { Ipv4Reassembler, type ReassemblyOptions } from "./ipv4_reassembly.ts";
+import type { StatsCounters } from "./stats.ts";
+import { HostUnreachable, MessageTooLong, NetworkUnreachable } from "./errors.ts";
+
+/** IPv4 configuration of an interface. */
+export interface Ipv4Config {
+  /** Our address (uint32). */
+  address: number;
+  /** Prefix length of the on-link network. */
+  prefixLength: number;
+  /** Default gateway (uint32), if any. */
+  gateway?: number;
+}
+
+/** Fields for {@linkcode NetworkInterface.sendIpv4}. */
+export interface Ipv4SendOptions {
+  /** Destination address. */
+  destination: number;
+  /** Payload protocol. */
+  protocol: number;
+  /** Source address; defaults to the interface's. */
+  source?: number;
+  /** Time to live (default: the interface's). */
+  ttl?: number;
+  /** Set Don't Fragment. */
+  dontFragment?: boolean;
+  /** DSCP/ECN byte. */
+  typeOfService?: number;
+}
+
+/** Options of {@linkcode NetworkInterface}. */
+export interface InterfaceOptions {
+  /** IP MTU (default: the NIC's). */
+  mtu?: number;
+  /** Default TTL (default 64). */
+  ttl?: number;
+  /** Neighbour cache tunables. */
+  neighbor?: NeighborCacheOptions;
+  /** Fragment reassembly limits. */
+  reassembly?: ReassemblyOptions;
+}
+
+/** Handler for a received IPv4 packet of one protocol. */
+export type Ipv4Handler = (packet: Ipv4Packet, now: number) => void;
+
+/** Called when packets waiting for ARP resolution are dropped. */
+export type UnreachableHandler = (packet: Uint8Array, error: HostUnreachable) => void;
+
+/**
+ * An Ethernet/IPv4 interface.
+ *
+ * @example
+ * ```ts ignore
+ * const iface = new NetworkInterface(nic, stats, { mtu: 1500 });
+ * iface.configure({ address: 0x0a000002, prefixLength: 24, gateway: 0x0a000001 });
+ * ```
+ */
+export class NetworkInterface {
+  readonly nic: Nic;
+  readonly mac: Uint8Array;
+  readonly mtu: number;
+  readonly ttl: number;
+  readonly neighbors: NeighborCache;
+  readonly reassembler: Ipv4Reassembler;
+  config: Ipv4Config | undefined;
+  /** Per-protocol receive handlers (ICMP, UDP, TCP). */
+  readonly handlers = new Map<number, Ipv4Handler>();
+  /** Receives packets to protocols without a handler. */
+  onUnknownProtocol: Ipv4Handler = () => {};
+  /** Told when queued packets are dropped because ARP failed. */
+  onUnreachable: UnreachableHandler = () => {};
+  /** Accept IPv4 packets for any destination (a gateway's inside interface, DHCP before a lease). */
+  acceptAnyDestination = false;
+  /** Frames to transmit at the next flush. */
+  transmitQueue: Frame[] = [];
+  /** Frames sent to our own address, to be fed back to input by the stack. */
+  loopbackQueue: Frame[] = [];
+  #identification = Math.floor(Math.random() * 65536);
+  readonly #stats: StatsCounters;
+
+  constructor(nic: Nic, stats: StatsCounters, options: InterfaceOptions = {}) {
+    this.nic = nic;
+    this.mac = nic.mac;
+    this.mtu = Math.min(options.mtu ?? nic.mtu, nic.mtu);
+    this.ttl = options.ttl ?? 64;
+    this.#stats = stats;
+    this.neighbors = new NeighborCache(options.neighbor);
+    this.reassembler = new Ipv4Reassembler(options.reassembly);
+    this.reassembler.onDrop = (reason) => stats.drop("ipv4-reassembly", reason);
+  }
+
+  /** Sets (or with `undefined` removes) the IPv4 configuration; announces it with gratuitous ARP. */
+  configure(config: Ipv4Config | undefined, now: number): void {
+    this.config = config;
+    this.neighbors.clear();
+    if (config) this.sendGratuitousArp(now);
+  }
+
+  /** The directed broadcast address of the on-link network, or undefined. */
+  get subnetBroadcast(): number | undefined {
+    const c = this.config;
+    if (!c || c.prefixLength >= 31) return undefined;
+    return (c.address | ~prefixMask(c.prefixLength)) >>> 0;
+  }
+
+  /** Whether `address` is on the directly attached network. */
+  isOnLink(address: number): boolean {
+    const c = this.config;
+    if (!c) return false;
+    const mask = prefixMask(c.prefixLength);
+    return ((address & mask) >>> 0) === ((c.address & mask) >>> 0);
+  }
+
+  /** Whether a packet to `address` is for this host. */
+  isLocalAddress(address: number): boolean {
+    const c = this.config;
+    return address === IPV4_BROADCAST || (c !== undefined &&
+      (address === c.address || address === this.subnetBroadcast));
+  }
+
+  // ---- input ----
+
+  /** Processes one received frame. */
+  input(frame: Frame, now: number): void {
+    const data = frame.data;
+    const s = this.#stats.live;
+    if (data.length < ETHERNET_HEADER_LENGTH) {
+      this.#stats.drop("ethernet", "truncated");
+      return;
+    }
+    // Accept frames for our MAC and broadcast; other group addresses are not joined.
+    const broadcast = macEquals(data, 0, BROADCAST_MAC, 0);
+    if (!broadcast && !macEquals(data, 0, this.mac, 0)) {
+      this.#stats.drop("ethernet", (data[0] & 1) ? "multicast" : "not-for-us");
+      return;
+    }
+    s.ethernet.packetsIn++;
+    s.ethernet.bytesIn += data.length;
+    const etherType = (data[12] << 8) | data[13];
+    const payload = data.subarray(ETHERNET_HEADER_LENGTH);
+    if (etherType === ETHERTYPE_IPV4) {
+      this.#inputIpv4(
+        payload,
+        now,
+        frame.meta !== undefined && (frame.meta.flags & FRAME_DATA_VALID) !== 0,
+      );
+    } else if (etherType === ETHERTYPE_ARP) {
+      this.#inputArp(payload, now);
+    } else {
+      this.#stats.drop("ethernet", "unknown-ethertype");
+    }
+  }
+
+  #inputArp(bytes: Uint8Array, now: number): void {
+    const arp = parseArp(bytes);
+    if (arp instanceof WireError) {
+      this.#stats.drop("arp", arp.reason);
+      return;
+    }
+    const s = this.#stats.live.arp;
+    s.packetsIn++;
+    s.bytesIn += bytes.length;
+    const sender = arp.senderProtocolAddress;
+    const senderMac = arp.senderHardwareAddress;
+    const c = this.config;
+    if (senderMac[0] & 1) {
+      this.#stats.drop("arp", "group-sender-mac");
+      return;
+    }
+    const forUs = c !== undefined && arp.targetProtocolAddress === c.address;
+    if (sender !== 0 && (c === undefined || sender !== c.address)) {
+      // RFC 826 merge: refresh an existing entry from any ARP; create one only if it is for us.
+      const released = this.neighbors.learn(sender, senderMac, now, forUs);
+      for (const packet of released) this.#transmitResolved(packet, senderMac);
+    }
+    if (forUs && arp.operation === ARP_REQUEST) {
+      this.#sendArp(ARP_REPLY, senderMac, senderMac, sender);
+    }
+  }
+
+  #inputIpv4(bytes: Uint8Array, now: number, checksumValid: boolean): void {
+    const packet = parseIpv4(bytes, !checksumValid);
+    if (packet instanceof WireError) {
+      this.#stats.drop("ipv4", packet.reason);
+      return;
+    }
+    const destination = packet.destination;
+    if (!this.acceptAnyDestination && !this.isLocalAddress(destination)) {
+      this.#stats.drop("ipv4", "not-for-us");
+      return;
+    }
+    const s = this.#stats.live.ipv4;
+    if (packet.isFragment) {
+      s.fragmentsIn++;
+      const whole = this.reassembler.add(packet, now);
+      if (!whole) return;
+      s.reassembled++;
+      this.deliverIpv4(new Ipv4Packet(whole), now);
+      return;
+    }
+    this.deliverIpv4(packet, now);
+  }
+
+  /** Hands a complete IPv4 packet to its protocol's handler. */
+  deliverIpv4(packet: Ipv4Packet, now: number): void {
+    const s = this.#stats.live.ipv4;
+    s.packetsIn++;
+    s.bytesIn += packet.bytes.length;
+    const handler = this.handlers.get(packet.protocol);
+    if (handler) handler(packet, now);
+    else this.onUnknownProtocol(packet, now);
+  }
+
+  // ---- output ----
+
+  /** Sends an ARP request for `address`. */
+  sendArpRequest(address: number): void {
+    this.#sendArp(ARP_REQUEST, BROADCAST_MAC, new Uint8Array(6), address);
+  }
+
+  /** Announces our address (RFC 5227 §2.3 gratuitous ARP: a request for our own address). */
+  sendGratuitousArp(_now: number): void {
+    const c = this.config;
+    if (c) this.#sendArp(ARP_REQUEST, BROADCAST_MAC, new Uint8Array(6), c.address);
+  }
+
+  /** Sends an ARP probe (RFC 5227 §2.1.1: sender address zero) for `address`. */
+  sendArpProbe(address: number): void {
+    const frame = new Uint8Array(ETHERNET_HEADER_LENGTH + ARP_PACKET_LENGTH);
+    writeEthernetHeader(frame, 0, BROADCAST_MAC, this.mac, ETHERTYPE_ARP);
+    writeArp(frame, ETHERNET_HEADER_LENGTH, ARP_REQUEST, this.mac, 0, new Uint8Array(6), address);
+    this.#queueFrame(frame);
+    this.#countArpOut(frame.length);
+  }
+
+  #sendArp(
+    operation: number,
+    destinationMac: Uint8Array,
+    targetMac: Uint8Array,
+    target: number,
+  ): void {
+    const c = this.config;
+    if (!c) return;
+    const frame = new Uint8Array(ETHERNET_HEADER_LENGTH + ARP_PACKET_LENGTH);
+    writeEthernetHeader(frame, 0, destinationMac, this.mac, ETHERTYPE_ARP);
+    writeArp(frame, ETHERNET_HEADER_LENGTH, operation, this.mac, c.address, targetMac, target);
+    this.#queueFrame(frame);
+    this.#countArpOut(frame.length);
+  }
+
+  #countArpOut(length: number): void {
+    const s = this.#stats.live.arp;
+    s.packetsOut++;
+    s.bytesOut += length - ETHERNET_HEADER_LENGTH;
+  }
+
+  /**
+   * A frame buffer with room for Ethernet and IPv4 headers before `payloadLength` bytes of
+   * payload; the payload starts at {@linkcode PAYLOAD_OFFSET}.
+   */
+  allocatePacket(payloadLength: number): Uint8Array {
+    return new Uint8Array(PAYLOAD_OFFSET + payloadLength);
+  }
+
+  /** The next hop for `destination`, or an error saying why there is none. */
+  nextHop(destination: number): number | NetworkUnreachable {
+    const c = this.config;
+    if (destination === IPV4_BROADCAST || this.isOnLink(destination)) return destination;
+    if (!c) {
+      return new NetworkUnreachable(
+        `no route to ${formatIpv4Address(destination)}: no IPv4 address configured`,
+      );
+    }
+    if (c.gateway === undefined) {
+      return new NetworkUnreachable(
+        `no route to ${formatIpv4Address(destination)}: not on ${
+          formatIpv4Address(c.address)
+        }/${c.prefixLength} and no gateway configured`,
+      );
+    }
+    return c.gateway;
+  }
+
+  /** The largest payload a single unfragmented IPv4 packet can carry on this link. */
+  get maxPayload(): number {
+    return this.mtu - IPV4_HEADER_LENGTH;
+  }
+
+  /** A fresh IPv4 identification value. */
+  nextIdentification(): number {
+    this.#identification = (this.#identification + 1) & 0xffff;
+    return this.#identification;
+  }
+
+  /**
+   * Writes the IPv4 header into a packet from {@linkcode allocatePacket} whose payload is in
+   * place, then routes it: fragments it if needed, resolves the next hop and queues the frame.
+   * Returns an error (nothing sent) when there is no route or it cannot be fragmented.
+   */
+  sendIpv4(
+    frame: Uint8Array,
+    options: Ipv4SendOptions,
+    now: number,
+  ): void | NetworkUnreachable | MessageTooLong {
+    const payloadLength = frame.length - PAYLOAD_OFFSET;
+    const c = this.config;
+    const source = options.source ?? c?.address ?? 0;
+    const hop = this.nextHop(options.destination);
+    if (typeof hop !== "number") return hop;
+    const total = IPV4_HEADER_LENGTH + payloadLength;
+    if (total > 65535) return new MessageTooLong(`IPv4 packet of ${total} bytes exceeds 65535`);
+    const identification = this.nextIdentification();
+    const s = this.#stats.live.ipv4;
+    s.packetsOut++;
+    s.bytesOut += total;
+    if (total <= this.mtu) {
+      writeIpv4Header(frame, ETHERNET_HEADER_LENGTH, {
+        source,
+        destination: options.destination,
+        protocol: options.protocol,
+        payloadLength,
+        identification,
+        ttl: options.ttl ?? this.ttl,
+        dontFragment: options.dontFragment,
+        typeOfService: options.typeOfService,
+      });
+      this.#route(frame, hop, now);
+      return;
+    }
+    if (options.dontFragment) {
+      return new MessageTooLong(
+        `packet of ${total} bytes exceeds the MTU ${this.mtu} and must not be fragmented`,
+      );
+    }
+    // Fragment (RFC 791 §3.2): each fragment's payload is a multiple of 8 except the last.
+    const perFragment = (this.mtu - IPV4_HEADER_LENGTH) & ~7;
+    for (let offset = 0; offset < payloadLength; offset += perFragment) {
+      const length = Math.min(perFragment, payloadLength - offset);
+      const fragment = new Uint8Array(PAYLOAD_OFFSET + length);
+      fragment.set(
+        frame.subarray(PAYLOAD_OFFSET + offset, PAYLOAD_OFFSET + offset + length),
+        PAYLOAD_OFFSET,
+      );
+      writeIpv4Header(fragment, ETHERNET_HEADER_LENGTH, {
+        source,
+        destination: options.destination,
+        protocol: options.protocol,
+        payloadLength: length,
+        identification,
+        ttl: options.ttl ?? this.ttl,
+        moreFragments: offset + length < payloadLength,
+        fragmentOffset: offset,
+        typeOfService: options.typeOfService,
+      });
+      s.fragmentsOut++;
+      this.#route(fragment, hop, now);
+    }
+  }
+
+  #route(frame: Uint8Array, hop: number, now: number): void {
+    const c = this.config;
+    if (hop === IPV4_BROADCAST || hop === this.subnetBroadcast) {
+      this.#transmitResolved(frame, BROADCAST_MAC);
+      return;
+    }
+    if (c && hop === c.address) {
+      // To ourselves: loop back without touching the NIC; the stack feeds it to input.
+      this.loopbackQueue.push({ data: this.#loopback(frame) });
+      return;
+    }
+    const mac = this.neighbors.resolve(hop, frame, now);
+    if (mac) this.#transmitResolved(frame, mac);
+    else if (mac === null) {
+      this.#stats.drop("arp", "unresolved");
+      this.onUnreachable(
+        frame,
+        new HostUnreachable(`${formatIpv4Address(hop)} did not answer ARP`),
+      );
+    }
+  }
+
+  #loopback(frame: Uint8Array): Uint8Array {
+    writeEthernetHeader(frame, 0, this.mac, this.mac, ETHERTYPE_IPV4);
+    return frame;
+  }
+
+  #transmitResolved(frame: Uint8Array, mac: Uint8Array): void {
+    writeEthernetHeader(frame, 0, mac, this.mac, ETHERTYPE_IPV4);
+    this.#queueFrame(frame);
+  }
+
+  #queueFrame(frame: Uint8Array): void {
+    const s = this.#stats.live.ethernet;
+    s.packetsOut++;
+    s.bytesOut += frame.length;
+    this.transmitQueue.push({ data: frame });
+  }
+
+  /** Sends a prepared frame (Ethernet header included) as is. */
+  transmitRaw(frame: Uint8Array): void {
+    this.#queueFrame(frame);
+  }
+
+  /** Runs timers: ARP retries and failures, reassembly timeouts. */
+  poll(now: number): void {
+    const result = this.neighbors.poll(now);
+    for (const address of result.requests) this.sendArpRequest(address);
+    for (const { address, packets } of result.failed) {
+      const error = new HostUnreachable(`${formatIpv4Address(address)} did not answer ARP`);
+      for (const packet of packets) {
+        this.#stats.drop("arp", "unresolved");
+        this.onUnreachable(packet, error);
+      }
+    }
+    this.reassembler.poll(now);
+  }
+
+  /** The earliest time {@linkcode poll} has work. */
+  nextDeadline(): number {
+    return Math.min(this.neighbors.nextDeadline(), this.reassembler.nextDeadline());
+  }
+
+  /** Takes the frames queued for transmission. */
+  takeTransmitQueue(): Frame[] {
+    const q = this.transmitQueue;
+    this.transmitQueue = [];
+    return q;
+  }
+}
+
+/** Offset of the IPv4 payload in a frame from {@linkcode NetworkInterface.allocatePacket}. */
+export const PAYLOAD_OFFSET = ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH;

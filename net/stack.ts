@@ -1,0 +1,403 @@
+/**
+ * The usernet stack: one NIC, its IPv4 interface, and the ICMP, UDP (and TCP) layers, driven by
+ * one event loop that owns all I/O and timers.
+ *
+ * @module
+ */
+import type { Nic } from "../drivers/nic.ts";
+import { formatIpv4Address, formatMac, parseIpv4Address } from "./wire/address.ts";
+import { ICMP_DESTINATION_UNREACHABLE, UnreachableCode } from "./wire/icmpv4.ts";
+import { type Ipv4Packet, PROTOCOL_ICMP, PROTOCOL_UDP } from "./wire/ipv4.ts";
+import { Closed, InvalidArgument, type NetError } from "./errors.ts";
+import { type InterfaceOptions, type Ipv4Config, NetworkInterface } from "./interface.ts";
+import { IcmpLayer, type PingOptions, type PingReply } from "./icmp.ts";
+import { type StackStats, StatsCounters } from "./stats.ts";
+import { type ListenDatagramOptions, UdpLayer, type UdpSocket } from "./udp.ts";
+import type { StackInternals } from "./_internals.ts";
+
+/** Options of {@linkcode Stack}. */
+export interface StackOptions extends InterfaceOptions {
+  /** The NIC the stack owns. */
+  nic: Nic;
+  /** IPv4 address with prefix, e.g. `"10.0.2.15/24"`. Omit to configure later (DHCP). */
+  address?: string;
+  /** Default gateway, e.g. `"10.0.2.2"`. */
+  gateway?: string;
+  /** The clock, in ms (default `performance.now`). Tests may pass a virtual one. */
+  clock?: () => number;
+  /** ICMP error messages per second (default 100). */
+  icmpErrorsPerSecond?: number;
+}
+
+/** The stack's IPv4 configuration as text. */
+export interface Ipv4Settings {
+  /** Address, e.g. `"10.0.2.15"`. */
+  address: string;
+  /** Prefix length, e.g. 24. */
+  prefixLength: number;
+  /** Gateway, if any. */
+  gateway?: string;
+}
+
+/**
+ * Parses `"a.b.c.d/len"` into a configuration.
+ *
+ * @example
+ * ```ts
+ * import { parseCidr } from "./stack.ts";
+ * console.log(parseCidr("10.0.2.15/24")); // { address: 167772687, prefixLength: 24 }
+ * ```
+ */
+export function parseCidr(text: string): { address: number; prefixLength: number } {
+  const [addressText, prefixText, extra] = text.split("/");
+  const address = parseIpv4Address(addressText);
+  const prefixLength = prefixText === undefined ? 32 : Number(prefixText);
+  if (
+    address === undefined || extra !== undefined || !Number.isInteger(prefixLength) ||
+    prefixLength < 0 || prefixLength > 32
+  ) {
+    throw new InvalidArgument(
+      `"${text}" is not an IPv4 address with prefix length, like 10.0.2.15/24`,
+    );
+  }
+  return { address, prefixLength };
+}
+
+/**
+ * A userspace TCP/IP stack on one NIC.
+ *
+ * @example Two stacks on a memory link, one pings the other
+ * ```ts
+ * import { MemoryLink } from "../drivers/memory.ts";
+ * import { Stack } from "./stack.ts";
+ * const [a, b] = MemoryLink.pair();
+ * const left = new Stack({ nic: a, address: "10.0.0.1/24" });
+ * const right = new Stack({ nic: b, address: "10.0.0.2/24" });
+ * const reply = await left.ping("10.0.0.2");
+ * console.log(reply.from); // "10.0.0.2"
+ * await left.close();
+ * await right.close();
+ * ```
+ */
+export class Stack {
+  readonly nic: Nic;
+  readonly #iface: NetworkInterface;
+  readonly #stats = new StatsCounters();
+  readonly #icmp: IcmpLayer;
+  readonly #udp: UdpLayer;
+  readonly #clock: () => number;
+  readonly #internals: StackInternals;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
+  #kicked = false;
+  #closed = false;
+  readonly #loopDone: Promise<void>;
+  /** Extra timed protocol layers (TCP, DHCP, DNS) registered by the stack's owners. */
+  readonly #timed = new Set<{ poll(now: number): void; nextDeadline(): number }>();
+
+  constructor(options: StackOptions) {
+    this.nic = options.nic;
+    this.#clock = options.clock ?? (() => performance.now());
+    this.#iface = new NetworkInterface(options.nic, this.#stats, options);
+    const stack = this;
+    this.#internals = {
+      iface: this.#iface,
+      stats: this.#stats,
+      now: () => this.#clock(),
+      kick: () => this.#kick(),
+      parseAddress: (text) => stack.#parseAddress(text),
+      sendIcmpPortUnreachable: (packet) =>
+        this.#icmp.sendError(
+          packet,
+          ICMP_DESTINATION_UNREACHABLE,
+          UnreachableCode.port,
+          this.#clock(),
+        ),
+    };
+    this.#icmp = new IcmpLayer(this.#internals, options.icmpErrorsPerSecond);
+    this.#udp = new UdpLayer(this.#internals);
+    this.#iface.handlers.set(PROTOCOL_ICMP, (p, now) => this.#icmp.input(p, now));
+    this.#iface.handlers.set(PROTOCOL_UDP, (p, now) => this.#udp.input(p, now));
+    this.#iface.onUnknownProtocol = (p, now) => {
+      this.#stats.drop("ipv4", "unknown-protocol");
+      this.#icmp.sendError(p, ICMP_DESTINATION_UNREACHABLE, UnreachableCode.protocol, now);
+    };
+    this.#iface.onUnreachable = (frame, error) => this.#reportUnreachable(frame, error);
+    this.#icmp.onError = (report) => {
+      if (report.protocol === PROTOCOL_UDP) {
+        const localPort = (report.transportHeader[0] << 8) | report.transportHeader[1];
+        this.#udp.error(localPort, report.error);
+      }
+      for (const l of this.#icmpErrorListeners) l(report);
+    };
+    if (options.address) {
+      const { address, prefixLength } = parseCidr(options.address);
+      const gateway = options.gateway ? this.#parseAddress(options.gateway) : undefined;
+      this.#iface.configure({ address, prefixLength, gateway }, this.#clock());
+    }
+    this.#loopDone = this.#receiveLoop();
+    this.#kick();
+  }
+
+  readonly #icmpErrorListeners = new Set<(report: import("./icmp.ts").IcmpErrorReport) => void>();
+
+  /** The NIC's MAC address as text. */
+  get mac(): string {
+    return formatMac(this.#iface.mac);
+  }
+
+  /** The IP MTU. */
+  get mtu(): number {
+    return this.#iface.mtu;
+  }
+
+  /** The current IPv4 configuration, or `undefined` before one is set. */
+  get ipv4(): Ipv4Settings | undefined {
+    const c = this.#iface.config;
+    if (!c) return undefined;
+    return {
+      address: formatIpv4Address(c.address),
+      prefixLength: c.prefixLength,
+      gateway: c.gateway === undefined ? undefined : formatIpv4Address(c.gateway),
+    };
+  }
+
+  /** Sets or clears the IPv4 configuration (static, or from a DHCP lease). */
+  setIpv4(settings: Ipv4Settings | undefined): void {
+    let config: Ipv4Config | undefined;
+    if (settings) {
+      const address = this.#parseAddress(settings.address);
+      if (
+        !Number.isInteger(settings.prefixLength) || settings.prefixLength < 0 ||
+        settings.prefixLength > 32
+      ) {
+        throw new InvalidArgument(`prefix length must be 0–32, got ${settings.prefixLength}`);
+      }
+      config = {
+        address,
+        prefixLength: settings.prefixLength,
+        gateway: settings.gateway ? this.#parseAddress(settings.gateway) : undefined,
+      };
+    }
+    this.#iface.configure(config, this.#clock());
+    this.#kick();
+  }
+
+  /**
+   * Sends an ICMP echo request and waits for the reply.
+   *
+   * @example
+   * ```ts ignore
+   * const r = await stack.ping("10.0.2.2");
+   * console.log(`${r.bytes} bytes from ${r.from}: icmp_seq=${r.sequence} ttl=${r.ttl} time=${r.rtt.toFixed(3)} ms`);
+   * ```
+   */
+  ping(host: string, options?: PingOptions): Promise<PingReply> {
+    this.#assertOpen();
+    let destination: number;
+    try {
+      destination = this.#parseAddress(host);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#icmp.ping(destination, options);
+  }
+
+  /**
+   * Binds a UDP socket shaped like `Deno.DatagramConn`.
+   *
+   * @example
+   * ```ts ignore
+   * const socket = stack.listenDatagram({ port: 5353, transport: "udp" });
+   * const [data, from] = await socket.receive();
+   * await socket.send(data, from);
+   * ```
+   */
+  listenDatagram(options: ListenDatagramOptions = {}): UdpSocket {
+    this.#assertOpen();
+    return this.#udp.bind(options);
+  }
+
+  /** A snapshot of the stack's counters. */
+  stats(): StackStats {
+    return this.#stats.snapshot();
+  }
+
+  /** The neighbour cache, for display (`arp -n`). */
+  neighbors(): { address: string; mac: string | undefined; pending: number }[] {
+    return this.#iface.neighbors.entries().map((e) => ({
+      address: formatIpv4Address(e.address),
+      mac: e.mac ? formatMac(e.mac) : undefined,
+      pending: e.pending,
+    }));
+  }
+
+  /** Stops the event loop and closes the NIC. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#flush();
+    this.nic.close();
+    await this.#loopDone;
+  }
+
+  /** Whether {@linkcode close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  // ---- extension points for protocol layers built on the stack (TCP, DHCP, DNS, gateway) ----
+
+  /** @internal Shared internals for layers in this package. */
+  get _internals(): StackInternals {
+    return this.#internals;
+  }
+
+  /** @internal The interface. */
+  get _iface(): NetworkInterface {
+    return this.#iface;
+  }
+
+  /** @internal Registers a timed layer polled by the event loop. */
+  _addTimed(layer: { poll(now: number): void; nextDeadline(): number }): void {
+    this.#timed.add(layer);
+    this.#kick();
+  }
+
+  /** @internal Removes a timed layer. */
+  _removeTimed(layer: { poll(now: number): void; nextDeadline(): number }): void {
+    this.#timed.delete(layer);
+  }
+
+  /** @internal Subscribes to ICMP errors about packets we sent. */
+  _onIcmpError(listener: (report: import("./icmp.ts").IcmpErrorReport) => void): () => void {
+    this.#icmpErrorListeners.add(listener);
+    return () => this.#icmpErrorListeners.delete(listener);
+  }
+
+  /** @internal Sends an ICMP error about a received packet. */
+  _sendIcmpError(packet: Ipv4Packet, type: number, code: number): void {
+    this.#icmp.sendError(packet, type, code, this.#clock());
+    this.#kick();
+  }
+
+  // ---- the event loop ----
+
+  #parseAddress(text: string): number {
+    const address = parseIpv4Address(text);
+    if (address === undefined) throw new InvalidArgument(`"${text}" is not an IPv4 address`);
+    return address;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Closed("the stack is closed");
+  }
+
+  #reportUnreachable(frame: Uint8Array, error: NetError): void {
+    // frame: Ethernet(14) + IPv4(20) + transport.
+    const protocol = frame[23];
+    if (protocol === PROTOCOL_ICMP) this.#icmp.unreachable(frame, error);
+    else if (protocol === PROTOCOL_UDP && frame.length >= 36) {
+      this.#udp.error((frame[34] << 8) | frame[35], error);
+    }
+    for (const l of this.#unreachableListeners) l(frame, error);
+  }
+
+  readonly #unreachableListeners = new Set<(frame: Uint8Array, error: NetError) => void>();
+
+  /** @internal Subscribes to packets dropped because their next hop did not resolve. */
+  _onUnreachable(listener: (frame: Uint8Array, error: NetError) => void): () => void {
+    this.#unreachableListeners.add(listener);
+    return () => this.#unreachableListeners.delete(listener);
+  }
+
+  async #receiveLoop(): Promise<void> {
+    for (;;) {
+      let frames;
+      try {
+        frames = await this.nic.receive();
+      } catch (error) {
+        if (this.#closed) return;
+        // A NIC that fails is counted and the stack goes on without it.
+        this.#stats.drop("nic", "receive-error");
+        console.error(`usernet: ${this.nic.name}: receive failed: ${(error as Error).message}`);
+        return;
+      }
+      if (!frames || this.#closed) return;
+      const now = this.#clock();
+      for (const frame of frames) {
+        try {
+          this.#iface.input(frame, now);
+        } catch (error) {
+          // A bug on one frame must not take the stack down: count it, keep going.
+          this.#stats.drop("stack", "internal-error");
+          if (this.#stats.live.drops["stack/internal-error"] <= 3) {
+            console.error("usernet: internal error while processing a frame:", error);
+          }
+        }
+      }
+      this.#afterWork();
+    }
+  }
+
+  #kick(): void {
+    if (this.#kicked || this.#closed) return;
+    this.#kicked = true;
+    queueMicrotask(() => {
+      this.#kicked = false;
+      this.#afterWork();
+    });
+  }
+
+  /** Runs due timers, flushes output and arms the timer for the next deadline. */
+  #afterWork(): void {
+    if (this.#closed) return;
+    // Loopback and timers can create work for each other: bounded rounds.
+    for (let round = 0; round < 16; round++) {
+      const now = this.#clock();
+      const loop = this.#iface.loopbackQueue;
+      if (loop.length) {
+        this.#iface.loopbackQueue = [];
+        for (const frame of loop) this.#iface.input(frame, now);
+      }
+      let deadline = this.#runTimers(now);
+      if (this.#iface.loopbackQueue.length === 0 && deadline > now) {
+        this.#flush();
+        this.#arm(deadline);
+        return;
+      }
+      deadline = 0;
+    }
+    this.#flush();
+    this.#arm(this.#clock());
+  }
+
+  #runTimers(now: number): number {
+    if (this.#iface.nextDeadline() <= now) this.#iface.poll(now);
+    if (this.#icmp.nextDeadline() <= now) this.#icmp.poll(now);
+    for (const t of this.#timed) if (t.nextDeadline() <= now) t.poll(now);
+    let next = Math.min(this.#iface.nextDeadline(), this.#icmp.nextDeadline());
+    for (const t of this.#timed) next = Math.min(next, t.nextDeadline());
+    return next;
+  }
+
+  #flush(): void {
+    const frames = this.#iface.takeTransmitQueue();
+    if (frames.length) this.nic.transmit(frames);
+  }
+
+  #arm(deadline: number): void {
+    if (deadline === this.#timerAt && this.#timer !== undefined) return;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = deadline;
+    if (deadline === Infinity) return;
+    const delay = Math.max(0, deadline - this.#clock());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#afterWork();
+    }, Math.ceil(delay));
+  }
+}

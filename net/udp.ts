@@ -1,0 +1,312 @@
+/**
+ * UDP sockets (RFC 768) shaped like `Deno.DatagramConn`.
+ *
+ * @module
+ */
+import { formatIpv4Address } from "./wire/address.ts";
+import { WireError } from "./wire/errors.ts";
+import type { Ipv4Packet } from "./wire/ipv4.ts";
+import { PROTOCOL_UDP } from "./wire/ipv4.ts";
+import { parseUdp, UDP_HEADER_LENGTH, writeUdp } from "./wire/udp.ts";
+import { AddressInUse, Closed, InvalidArgument, MessageTooLong, type NetError } from "./errors.ts";
+import { PAYLOAD_OFFSET } from "./interface.ts";
+import type { StackInternals } from "./_internals.ts";
+
+/** An address and port, shaped like `Deno.NetAddr`. */
+export interface NetAddr {
+  /** `"udp"` or `"tcp"`. */
+  transport: "udp" | "tcp";
+  /** Dotted-quad IPv4 address. */
+  hostname: string;
+  /** Port number. */
+  port: number;
+}
+
+/** Options of `stack.listenDatagram()`, shaped like Deno's. */
+export interface ListenDatagramOptions {
+  /** Local port; 0 or absent picks a free ephemeral port. */
+  port?: number;
+  /** Local address to bind; default all (`0.0.0.0`). */
+  hostname?: string;
+  /** Only `"udp"` is supported. */
+  transport?: "udp";
+  /** Datagrams queued before new ones are dropped (default 512). */
+  receiveQueueLength?: number;
+  /** Bytes queued before new datagrams are dropped (default 4 MiB). */
+  receiveQueueBytes?: number;
+}
+
+/** Options of one send. */
+export interface DatagramSendOptions {
+  /** Source address to use (e.g. `0.0.0.0` for DHCP before a lease). */
+  source?: number;
+  /** Time to live. */
+  ttl?: number;
+  /** Set Don't Fragment. */
+  dontFragment?: boolean;
+}
+
+interface Received {
+  data: Uint8Array;
+  from: NetAddr;
+}
+
+/** The largest UDP payload in one IPv4 datagram (65535 − 20 − 8). */
+export const MAX_UDP_PAYLOAD = 65507;
+
+/**
+ * A bound UDP socket. Mirrors `Deno.DatagramConn`: `receive`, `send`, `close`, `addr`, async
+ * iteration. ICMP errors about datagrams it sent (port unreachable, host unreachable) reject the
+ * next `receive()`, once each, as Linux does with `IP_RECVERR`.
+ *
+ * @example Echo server on a stack
+ * ```ts ignore
+ * const socket = stack.listenDatagram({ port: 7, transport: "udp" });
+ * for await (const [data, from] of socket) await socket.send(data, from);
+ * ```
+ */
+export class UdpSocket implements AsyncIterable<[Uint8Array, NetAddr]> {
+  readonly #layer: UdpLayer;
+  readonly #queue: Received[] = [];
+  #queuedBytes = 0;
+  readonly #maxQueue: number;
+  readonly #maxBytes: number;
+  readonly #waiters: { resolve: (r: Received) => void; reject: (e: Error) => void }[] = [];
+  readonly #errors: NetError[] = [];
+  #closed = false;
+
+  constructor(
+    layer: UdpLayer,
+    /** The bound address (`0.0.0.0` when bound to all). */
+    readonly localAddress: number,
+    /** The bound port. */
+    readonly localPort: number,
+    options: ListenDatagramOptions,
+  ) {
+    this.#layer = layer;
+    this.#maxQueue = options.receiveQueueLength ?? 512;
+    this.#maxBytes = options.receiveQueueBytes ?? 4 << 20;
+  }
+
+  /** The local address, like `Deno.DatagramConn.addr`. */
+  get addr(): NetAddr {
+    return {
+      transport: "udp",
+      hostname: formatIpv4Address(this.localAddress),
+      port: this.localPort,
+    };
+  }
+
+  /**
+   * Waits for a datagram. With `buffer`, copies into it (truncating, as `recvfrom` does) and
+   * returns the filled part.
+   */
+  receive(buffer?: Uint8Array): Promise<[Uint8Array, NetAddr]> {
+    const deliver = (r: Received): [Uint8Array, NetAddr] => {
+      if (!buffer) return [r.data, r.from];
+      const n = Math.min(buffer.length, r.data.length);
+      buffer.set(r.data.subarray(0, n));
+      return [buffer.subarray(0, n), r.from];
+    };
+    if (this.#errors.length) return Promise.reject(this.#errors.shift()!);
+    const next = this.#queue.shift();
+    if (next) {
+      this.#queuedBytes -= next.data.length;
+      return Promise.resolve(deliver(next));
+    }
+    if (this.#closed) {
+      return Promise.reject(new Closed(`UDP socket on port ${this.localPort} is closed`));
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ resolve: (r) => resolve(deliver(r)), reject });
+    });
+  }
+
+  /** Sends `data` to `address`; resolves to the number of bytes sent. */
+  send(
+    data: Uint8Array,
+    address: NetAddr | { hostname: string; port: number },
+    options: DatagramSendOptions = {},
+  ): Promise<number> {
+    if (this.#closed) {
+      return Promise.reject(new Closed(`UDP socket on port ${this.localPort} is closed`));
+    }
+    try {
+      this.#layer.send(this, data, address, options);
+      return Promise.resolve(data.length);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Stops receiving and frees the port. Pending receives reject with {@linkcode Closed}. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#layer.unbind(this);
+    for (const w of this.#waiters.splice(0)) {
+      w.reject(new Closed(`UDP socket on port ${this.localPort} is closed`));
+    }
+  }
+
+  /** Whether the socket is closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** @internal Queues a received datagram; returns false when it had to be dropped. */
+  _deliver(data: Uint8Array, from: NetAddr): boolean {
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      waiter.resolve({ data, from });
+      return true;
+    }
+    if (this.#queue.length >= this.#maxQueue || this.#queuedBytes + data.length > this.#maxBytes) {
+      return false;
+    }
+    this.#queue.push({ data, from });
+    this.#queuedBytes += data.length;
+    return true;
+  }
+
+  /** @internal Reports an ICMP error about a datagram this socket sent. */
+  _error(error: NetError): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter.reject(error);
+    else if (this.#errors.length < 8) this.#errors.push(error);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<[Uint8Array, NetAddr]> {
+    while (!this.#closed) {
+      try {
+        yield await this.receive();
+      } catch (error) {
+        if (error instanceof Closed) return;
+        throw error;
+      }
+    }
+  }
+}
+
+/**
+ * The stack's UDP layer: the port table, input demultiplexing and output.
+ *
+ * @example
+ * ```ts ignore
+ * const udp = new UdpLayer(internals);
+ * const socket = udp.bind({ port: 53 });
+ * ```
+ */
+export class UdpLayer {
+  readonly #sockets = new Map<number, UdpSocket[]>();
+  readonly #internals: StackInternals;
+
+  constructor(internals: StackInternals) {
+    this.#internals = internals;
+  }
+
+  /** Binds a socket. */
+  bind(options: ListenDatagramOptions): UdpSocket {
+    const port = options.port ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new InvalidArgument(`UDP port must be 0–65535, got ${port}`);
+    }
+    const address = options.hostname ? this.#internals.parseAddress(options.hostname) : 0;
+    const chosen = port === 0 ? this.#ephemeralPort() : port;
+    const bound = this.#sockets.get(chosen) ?? [];
+    if (bound.some((s) => s.localAddress === 0 || address === 0 || s.localAddress === address)) {
+      throw new AddressInUse(`UDP port ${chosen} is already bound`);
+    }
+    const socket = new UdpSocket(this, address, chosen, options);
+    bound.push(socket);
+    this.#sockets.set(chosen, bound);
+    return socket;
+  }
+
+  #ephemeralPort(): number {
+    // Random ports (RFC 6056 §3.3.1) from the IANA dynamic range.
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const port = 49152 + Math.floor(Math.random() * 16384);
+      if (!this.#sockets.has(port)) return port;
+    }
+    throw new AddressInUse("no free ephemeral UDP port");
+  }
+
+  /** Removes a socket from the table. */
+  unbind(socket: UdpSocket): void {
+    const bound = this.#sockets.get(socket.localPort);
+    if (!bound) return;
+    const rest = bound.filter((s) => s !== socket);
+    if (rest.length) this.#sockets.set(socket.localPort, rest);
+    else this.#sockets.delete(socket.localPort);
+  }
+
+  /** Sends one datagram from `socket`. Throws on bad arguments or no route. */
+  send(
+    socket: UdpSocket,
+    data: Uint8Array,
+    to: { hostname: string; port: number },
+    options: DatagramSendOptions,
+  ): void {
+    const destination = this.#internals.parseAddress(to.hostname);
+    if (!Number.isInteger(to.port) || to.port < 1 || to.port > 65535) {
+      throw new InvalidArgument(`UDP destination port must be 1–65535, got ${to.port}`);
+    }
+    if (data.length > MAX_UDP_PAYLOAD) {
+      throw new MessageTooLong(`datagram of ${data.length} bytes exceeds ${MAX_UDP_PAYLOAD}`);
+    }
+    const iface = this.#internals.iface;
+    const source = options.source ?? (socket.localAddress || iface.config?.address || 0);
+    const frame = iface.allocatePacket(UDP_HEADER_LENGTH + data.length);
+    writeUdp(frame, PAYLOAD_OFFSET, source, destination, socket.localPort, to.port, data);
+    const error = iface.sendIpv4(frame, {
+      destination,
+      protocol: PROTOCOL_UDP,
+      source,
+      ttl: options.ttl,
+      dontFragment: options.dontFragment,
+    }, this.#internals.now());
+    if (error) throw error;
+    const s = this.#internals.stats.live.udp;
+    s.packetsOut++;
+    s.bytesOut += data.length;
+    this.#internals.kick();
+  }
+
+  /** Handles a received UDP packet. */
+  input(packet: Ipv4Packet, _now: number): void {
+    const stats = this.#internals.stats;
+    const datagram = parseUdp(packet.payload, packet.source, packet.destination);
+    if (datagram instanceof WireError) {
+      stats.drop("udp", datagram.reason);
+      return;
+    }
+    const port = datagram.destinationPort;
+    const bound = this.#sockets.get(port);
+    const socket = bound?.find((s) =>
+      s.localAddress === 0 || s.localAddress === packet.destination
+    );
+    if (!socket) {
+      stats.drop("udp", "no-socket");
+      // RFC 1122 §4.1.3.1: port unreachable for unicast datagrams to a closed port.
+      this.#internals.sendIcmpPortUnreachable(packet);
+      return;
+    }
+    const s = stats.live.udp;
+    s.packetsIn++;
+    s.bytesIn += datagram.payload.length;
+    const from: NetAddr = {
+      transport: "udp",
+      hostname: formatIpv4Address(packet.source),
+      port: datagram.sourcePort,
+    };
+    // The payload is a view of the received frame, which the stack owns no further: no copy.
+    if (!socket._deliver(datagram.payload, from)) stats.drop("udp", "queue-full");
+  }
+
+  /** Delivers an ICMP error about a datagram we sent from `localPort` to the socket. */
+  error(localPort: number, error: NetError): void {
+    const bound = this.#sockets.get(localPort);
+    if (bound?.length) bound[0]._error(error);
+  }
+}
