@@ -216,6 +216,7 @@ class AesGcm implements PacketSealer, PacketOpener {
   readonly headerLength = 4;
   readonly #key: Uint8Array;
   readonly #webKey: Promise<CryptoKey>;
+  #ready: CryptoKey | undefined;
   readonly #iv: Uint8Array;
   readonly #ivView: DataView;
   constructor(key: Uint8Array, iv: Uint8Array) {
@@ -226,6 +227,7 @@ class AesGcm implements PacketSealer, PacketOpener {
       "encrypt",
       "decrypt",
     ]);
+    this.#webKey.then((k) => (this.#ready = k), () => {});
   }
   #nextIv(): Uint8Array {
     const iv = this.#iv.slice();
@@ -270,19 +272,19 @@ class AesGcm implements PacketSealer, PacketOpener {
         throw new IntegrityError(`AES-GCM tag mismatch on packet ${seq}`);
       }
     }
-    return this.#webKey.then(async (k) => {
-      let plain: ArrayBuffer;
-      try {
-        plain = await crypto.subtle.decrypt(
-          { name: "AES-GCM", iv: bs(iv), additionalData: bs(aad), tagLength: 128 },
-          k,
-          bs(wire.subarray(4)),
-        );
-      } catch {
+    // WebCrypto copies its input when called: call it now so the caller may reuse `wire`.
+    const params = { name: "AES-GCM", iv: bs(iv), additionalData: bs(aad.slice()), tagLength: 128 };
+    const decrypting = this.#ready
+      ? crypto.subtle.decrypt(params, this.#ready, bs(wire.subarray(4)))
+      : ((input) => this.#webKey.then((k) => crypto.subtle.decrypt(params, k, input)))(
+        bs(wire.slice(4)),
+      );
+    return decrypting.then(
+      (plain) => payloadOf(new Uint8Array(plain), n),
+      () => {
         throw new IntegrityError(`AES-GCM tag mismatch on packet ${seq}`);
-      }
-      return payloadOf(new Uint8Array(plain), n);
-    });
+      },
+    );
   }
 }
 
@@ -312,6 +314,7 @@ class CounterBlock {
 class AesCtr {
   readonly #key: Uint8Array;
   readonly #webKey: Promise<CryptoKey>;
+  #ready: CryptoKey | undefined;
   readonly #counter: CounterBlock;
   constructor(key: Uint8Array, iv: Uint8Array) {
     this.#key = key.slice();
@@ -320,6 +323,7 @@ class AesCtr {
       "encrypt",
       "decrypt",
     ]);
+    this.#webKey.then((k) => (this.#ready = k), () => {});
   }
   /** Counter block for the next `bytes` (a multiple of 16) of the stream. */
   reserve(bytes: number): Uint8Array {
@@ -334,15 +338,14 @@ class AesCtr {
     if (data.length < WEBCRYPTO_THRESHOLD) {
       return nobleCtr(this.#key, counter).encrypt(data);
     }
-    return this.#webKey.then(async (k) =>
-      new Uint8Array(
-        await crypto.subtle.encrypt(
-          { name: "AES-CTR", counter: bs(counter), length: 128 },
-          k,
-          bs(data),
-        ),
-      )
-    );
+    const params = { name: "AES-CTR", counter: bs(counter), length: 128 };
+    // WebCrypto copies its input when called: call it now so the caller may reuse `data`.
+    const running = this.#ready
+      ? crypto.subtle.encrypt(params, this.#ready, bs(data))
+      : ((input) => this.#webKey.then((k) => crypto.subtle.encrypt(params, k, input)))(
+        bs(data.slice()),
+      );
+    return running.then((b) => new Uint8Array(b));
   }
 }
 
@@ -429,27 +432,33 @@ class CtrHmac implements PacketSealer, PacketOpener {
     return 4 + len + this.#mac.spec.macLength;
   }
 
-  async open(seq: number, wire: Uint8Array): Promise<Uint8Array> {
+  open(seq: number, wire: Uint8Array): Promise<Uint8Array> {
+    // Everything that reads `wire` or advances cipher state happens before the first await,
+    // so the caller may reuse its buffer and start opening the next packet at once.
     const macLen = this.#mac.spec.macLength;
     const end = wire.length - macLen;
-    const received = wire.subarray(end);
+    const received = wire.slice(end);
     if (this.#etm) {
-      const mac = await this.#mac.compute(seq, wire.subarray(0, end));
-      if (!constantTimeEqual(mac, received)) {
-        throw new IntegrityError(`MAC mismatch on packet ${seq}`);
-      }
-      const counter = this.#ctr.reserve(end - 4);
-      const plain = await this.#ctr.xor(counter, wire.subarray(4, end));
-      return payloadOf(plain, end - 4);
+      const mac = this.#mac.compute(seq, wire.subarray(0, end));
+      const plain = this.#ctr.xor(this.#ctr.reserve(end - 4), wire.subarray(4, end));
+      return (async () => {
+        if (!constantTimeEqual(await mac, received)) {
+          throw new IntegrityError(`MAC mismatch on packet ${seq}`);
+        }
+        return payloadOf(await plain, end - 4);
+      })();
     }
     const plain = new Uint8Array(end);
     plain.set(this.#firstBlock!, 0);
-    if (end > 16) plain.set(await this.#ctr.xor(this.#restCounter!, wire.subarray(16, end)), 16);
-    const mac = await this.#mac.compute(seq, plain);
-    if (!constantTimeEqual(mac, received)) {
-      throw new IntegrityError(`MAC mismatch on packet ${seq}`);
-    }
-    return payloadOf(plain.subarray(4), end - 4);
+    const rest = end > 16 ? this.#ctr.xor(this.#restCounter!, wire.subarray(16, end)) : undefined;
+    return (async () => {
+      if (rest) plain.set(await rest, 16);
+      const mac = await this.#mac.compute(seq, plain);
+      if (!constantTimeEqual(mac, received)) {
+        throw new IntegrityError(`MAC mismatch on packet ${seq}`);
+      }
+      return payloadOf(plain.subarray(4), end - 4);
+    })();
   }
 }
 

@@ -420,21 +420,45 @@ export class Transport {
       }
     }
 
+    // Packets are opened (decrypted) ahead of dispatch so WebCrypto can work on several at
+    // once; dispatch stays in order. A small packet may be NEWKEYS, which changes the keys for
+    // the packets after it, so nothing is opened past a small packet until it is dispatched.
+    const inflight: Array<{ seq: number; payload: Promise<Uint8Array> | Uint8Array }> = [];
+    let pendingSize = -1;
+    let barrier = false;
     for (;;) {
       if (this.#closed) return;
-      const opener = this.#opener;
-      while (end - start < opener.headerLength) await fill();
-      const seq = this.#recvSeq;
-      const size = opener.packetSize(seq, buf.subarray(start, start + opener.headerLength));
-      while (end - start < size) await fill();
-      const wire = buf.subarray(start, start + size);
-      let payload = await opener.open(seq, wire);
-      if (opener instanceof NoneOpener) payload = payload.slice();
-      start += size;
-      this.#recvSeq = (seq + 1) >>> 0;
-      this.#bytesSinceKex += size;
+      while (!barrier && inflight.length < 16) {
+        const opener = this.#opener;
+        if (pendingSize < 0) {
+          if (end - start < opener.headerLength) break;
+          pendingSize = opener.packetSize(
+            this.#recvSeq,
+            buf.subarray(start, start + opener.headerLength),
+          );
+        }
+        if (end - start < pendingSize) break;
+        const seq = this.#recvSeq;
+        let payload = opener.open(seq, buf.subarray(start, start + pendingSize));
+        if (payload instanceof Uint8Array) {
+          if (opener instanceof NoneOpener) payload = payload.slice();
+        } else payload.catch(() => {}); // awaited below, in order
+        inflight.push({ seq, payload });
+        start += pendingSize;
+        this.#bytesSinceKex += pendingSize;
+        this.#recvSeq = (seq + 1) >>> 0;
+        barrier = pendingSize < 512;
+        pendingSize = -1;
+      }
+      const head = inflight.shift();
+      if (!head) {
+        await fill();
+        continue;
+      }
+      const payload = await head.payload;
+      if (inflight.length === 0) barrier = false;
       if (payload.length === 0) throw new ProtocolError("empty packet payload");
-      await this.#dispatch(payload, seq);
+      await this.#dispatch(payload, head.seq);
     }
   }
 
