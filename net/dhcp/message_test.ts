@@ -7,6 +7,7 @@ import {
   serializeDhcpMessage,
 } from "./message.ts";
 import { decodeOptions, encodeOptions, messageTypeName } from "./options.ts";
+import { seededRandom } from "../dns/_test_util.ts";
 
 const MAC = Uint8Array.of(0x52, 0x54, 0, 0x12, 0x34, 0x56);
 
@@ -160,4 +161,35 @@ Deno.test("dhcp options: encode/decode agree; names of message types", () => {
   assert.deepEqual(decoded, everyOption);
   assert.equal(messageTypeName(5), "DHCPACK");
   assert.equal(messageTypeName(99), "DHCP type 99");
+});
+
+Deno.test("dhcp message: 20000 mutated messages parse or fail with DhcpFormatError only", () => {
+  const random = seededRandom(9);
+  const seeds = [
+    serializeDhcpMessage(message(everyOption)),
+    serializeDhcpMessage(
+      message({ ...everyOption, other: undefined, dnsServers: Array(60).fill(1) }),
+      576,
+    ),
+  ];
+  let parsed = 0;
+  for (let i = 0; i < 20000; i++) {
+    const bytes = seeds[i % seeds.length].slice();
+    const flips = 1 + Math.floor(random() * 4);
+    for (let f = 0; f < flips; f++) {
+      // Mostly hit the options area, where the structure is.
+      const at = random() < 0.8
+        ? 236 + Math.floor(random() * (bytes.length - 236))
+        : Math.floor(random() * bytes.length);
+      bytes[at] = random() * 256;
+    }
+    try {
+      const m = parseDhcpMessage(bytes);
+      parsed++;
+      if (m.chaddr.length <= 16) serializeDhcpMessage(m);
+    } catch (e) {
+      if (!(e instanceof DhcpFormatError)) throw e;
+    }
+  }
+  assert.ok(parsed > 1000, `${parsed} mutants still parsed`);
 });

@@ -11,6 +11,7 @@ import {
 } from "./message.ts";
 import { formatRecordData } from "./format.ts";
 import { RecordType } from "./types.ts";
+import { seededRandom } from "./_test_util.ts";
 
 const enc = new TextEncoder();
 
@@ -250,4 +251,24 @@ Deno.test("message: dnsmasq 60-record answer: TC over UDP, complete over TCP", (
   assert.equal(tcp.tc, false);
   assert.equal(tcp.answers.length, 60);
   assert.ok(tcp.answers.every((r) => r.type === RecordType.A && r.name === "many.test."));
+});
+
+Deno.test("message: 20000 mutated dnsmasq answers parse or fail with DnsFormatError only", () => {
+  const random = seededRandom(42);
+  const seeds = Object.values(dnsmasqCaptures).map((c) => hex(c.response));
+  let parsed = 0;
+  for (let i = 0; i < 20000; i++) {
+    const bytes = seeds[i % seeds.length].slice();
+    const flips = 1 + Math.floor(random() * 4);
+    for (let f = 0; f < flips; f++) bytes[Math.floor(random() * bytes.length)] = random() * 256;
+    const cut = random() < 0.2 ? bytes.subarray(0, Math.floor(random() * bytes.length)) : bytes;
+    try {
+      const m = parseMessage(cut);
+      parsed++;
+      serializeMessage(m); // whatever parses can be written back
+    } catch (e) {
+      if (!(e instanceof DnsFormatError)) throw e;
+    }
+  }
+  assert.ok(parsed > 1000, `${parsed} mutants still parsed`);
 });
