@@ -37,6 +37,8 @@ export const MAX_HANDSHAKE_MESSAGE = 256 * 1024;
  */
 export class HandshakeReassembler {
   #pending: Uint8Array = new Uint8Array(0);
+  /** Whether #pending is our own copy (else a view into the caller's record). */
+  #owned = true;
   readonly #max: number;
 
   constructor(maxMessage = MAX_HANDSHAKE_MESSAGE) {
@@ -51,7 +53,13 @@ export class HandshakeReassembler {
   /** Adds the content of one handshake record. Empty handshake records are not allowed. */
   push(content: Uint8Array): void {
     if (content.length === 0) throw new UnexpectedMessage("empty handshake record");
-    this.#pending = this.#pending.length ? concat(this.#pending, content) : content;
+    if (this.#pending.length) {
+      this.#pending = concat(this.#pending, content);
+      this.#owned = true;
+    } else {
+      this.#pending = content;
+      this.#owned = false;
+    }
     if (this.#pending.length >= 4) {
       const len = (this.#pending[1] << 16) | (this.#pending[2] << 8) | this.#pending[3];
       if (len > this.#max) {
@@ -69,7 +77,10 @@ export class HandshakeReassembler {
     }
     if (len < 0 || p.length < 4 + len) {
       // Keep our own copy: the record buffer the view points into will be reused.
-      if (p.byteOffset !== 0 || p.buffer.byteLength !== p.length) this.#pending = p.slice();
+      if (!this.#owned) {
+        this.#pending = p.slice();
+        this.#owned = true;
+      }
       return undefined;
     }
     const raw = p.subarray(0, 4 + len);
