@@ -14,6 +14,7 @@ import {
   createSealer,
   type DirectionKeys,
   MACS,
+  MAX_PACKET_LENGTH,
   NoneOpener,
   NoneSealer,
   type PacketOpener,
@@ -372,7 +373,7 @@ export class Transport {
   // ------------------------------------------------------------------ receiving
 
   async #readLoop(): Promise<void> {
-    let buf = new Uint8Array(512 * 1024);
+    const buf = new Uint8Array(512 * 1024);
     let start = 0;
     let end = 0;
     const fill = async (): Promise<void> => {
@@ -381,11 +382,8 @@ export class Transport {
         end -= start;
         start = 0;
       }
-      if (end === buf.length) {
-        const bigger = new Uint8Array(buf.length * 2);
-        bigger.set(buf.subarray(0, end));
-        buf = bigger;
-      }
+      // The buffer (512 KiB) holds the largest packet (256 KiB) with room to spare.
+      if (end === buf.length) throw new ProtocolError("receive buffer full");
       const n = await this.#conn.read(buf.subarray(end));
       if (n === null) {
         throw new ConnectionLost(
@@ -426,6 +424,8 @@ export class Transport {
     const inflight: Array<{ seq: number; payload: Promise<Uint8Array> | Uint8Array }> = [];
     let pendingSize = -1;
     let barrier = false;
+    let reading: Promise<unknown> | undefined;
+    let readError: unknown;
     for (;;) {
       if (this.#closed) return;
       while (!barrier && inflight.length < 16) {
@@ -450,9 +450,21 @@ export class Transport {
         barrier = pendingSize < 512;
         pendingSize = -1;
       }
+      // Keep one read outstanding while earlier packets are decrypted and dispatched, unless
+      // more than a whole packet is already waiting (bounded memory).
+      if (!reading && !readError && end - start < MAX_PACKET_LENGTH + 1024) {
+        reading = fill().then(
+          () => (reading = undefined),
+          (e) => {
+            reading = undefined;
+            readError = e;
+          },
+        );
+      }
       const head = inflight.shift();
       if (!head) {
-        await fill();
+        if (readError) throw readError;
+        await reading;
         continue;
       }
       const payload = await head.payload;
