@@ -518,9 +518,8 @@ export class Transport {
       if (result) await this.#finishKex(kex, result);
       return;
     }
-    if (kex?.theirKexInit && !kex.newKeysReceived) {
-      throw new ProtocolError(`message ${type} from the server during its key exchange`);
-    }
+    // Connection messages during a rekey violate RFC 4253 §7.1, but some servers (asyncssh)
+    // send them and OpenSSH accepts them: they are authenticated under the current keys.
     if (this.#firstKex) throw new ProtocolError(`message ${type} before the key exchange finished`);
     this.#opts.onMessage(payload);
   }
