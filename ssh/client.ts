@@ -250,7 +250,8 @@ export class ChannelConn {
     return n;
   }
   async write(p: Uint8Array): Promise<number> {
-    await this.#writer.write(p.slice());
+    // The write resolves once the data is copied into packets, so `p` may be reused after.
+    await this.#writer.write(p);
     return p.length;
   }
   async closeWrite(): Promise<void> {

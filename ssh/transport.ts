@@ -498,9 +498,7 @@ export class Transport {
       case MSG.IGNORE:
       case MSG.DEBUG:
       case MSG.UNIMPLEMENTED:
-        if (this.#firstKex && !this.#strict && kex && !kex.theirKexInit) {
-          // Tolerated from servers without strict KEX (not in the strict case, above).
-        }
+        // Harmless outside a strict initial exchange (refused above when strict).
         return;
       case MSG.KEXINIT:
         return this.#onKexInit(payload, seq);
@@ -771,6 +769,7 @@ export class Transport {
     else if (err instanceof KeyExchangeFailed || err instanceof NoCommonAlgorithm) reason = 3;
     else if (err.name === "IntegrityError") reason = 5;
     else if (err.name.startsWith("HostKey")) reason = 9;
+    else if (err.name === "AuthenticationFailed") reason = 14;
     if (reason && !(err instanceof DisconnectError) && !(err instanceof ConnectionLost)) {
       // Best effort: tell the server why before dropping the connection.
       const msg = new SshWriter().byte(MSG.DISCONNECT).uint32(reason).string(

@@ -8,7 +8,12 @@ import { CLIENT_VERSION, Transport } from "./transport.ts";
 import { NoneOpener, NoneSealer } from "./_cipher.ts";
 import { encodeSignature } from "./host_key.ts";
 import type { Conn } from "../net/conn.ts";
-import { KeyExchangeFailed, NoCommonAlgorithm, StrictKexViolation } from "./errors.ts";
+import {
+  DisconnectError,
+  KeyExchangeFailed,
+  NoCommonAlgorithm,
+  StrictKexViolation,
+} from "./errors.ts";
 
 const SERVER_VERSION = "SSH-2.0-ScriptedPeer_1.0";
 
@@ -245,4 +250,38 @@ Deno.test("transport: an unsupported algorithm in the preferences is refused up 
     threw = true;
   }
   ok(threw);
+});
+
+Deno.test("transport: the server's DISCONNECT is reported with its reason", async () => {
+  const { transport, server } = setup();
+  const started = transport.start();
+  await server.line();
+  await server.write(new TextEncoder().encode(SERVER_VERSION + "\r\n"));
+  await server.packet();
+  await server.send(new SshWriter().byte(1).uint32(12).string("too many").string("").bytes());
+  await rejects(started, (e: unknown) => {
+    ok(e instanceof DisconnectError);
+    equal(e.reasonCode, 12);
+    equal(e.reason, "TOO_MANY_CONNECTIONS");
+    equal(e.description, "too many");
+    return true;
+  });
+});
+
+Deno.test("transport: an abort during the handshake rejects start() with the reason", async () => {
+  const { transport, server } = setup();
+  const started = transport.start();
+  await server.line();
+  class Aborted extends Error {}
+  transport.abort(new Aborted("user gave up"));
+  await rejects(started, Aborted);
+  ok(transport.isClosed);
+});
+
+Deno.test("transport: a server that closes early is ConnectionLost", async () => {
+  const { transport, server } = setup();
+  const started = transport.start();
+  await server.line();
+  server.conn.close();
+  await rejects(started, (e: unknown) => (e as Error).name === "ConnectionLost");
 });

@@ -5,7 +5,7 @@
 
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { interopTest, run } from "./_harness.ts";
+import { interopTest, run, waitFor } from "./_harness.ts";
 import { SSH_TEST_PASSWORD, SSH_TEST_USER, type SshdServer, startSshd } from "./ssh_sshd_server.ts";
 import {
   AuthenticationFailed,
@@ -396,6 +396,11 @@ interopTest("openssh: rekey by bytes, started by the server and by the client", 
     await client.transport.rekey();
     equal(client.info.rekeyCount, before + 1);
     equal(text((await client.run("echo after")).stdout), "after\n");
+    await client.close();
+    // Client-initiated by time.
+    client = await login(server, { rekey: { seconds: 0.2 } });
+    await waitFor("a time-based rekey", () => client.info.rekeyCount >= 2, 10_000);
+    equal(text((await client.run("echo timed")).stdout), "timed\n");
     await client.close();
   }, { extraConfig: ["RekeyLimit 1M"] });
 });
