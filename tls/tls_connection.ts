@@ -29,6 +29,7 @@ import {
   UnexpectedMessage,
 } from "./errors.ts";
 import { HandshakeReassembler } from "./handshake_reassembler.ts";
+import { HandshakeType } from "./handshake_messages.ts";
 import type { TlsHandshakeInfo } from "./handshake_info.ts";
 import {
   DEFAULT_GROUPS,
@@ -102,6 +103,20 @@ export interface StartTlsOptions {
   signal?: AbortSignal;
 }
 
+/** Counters of one connection's traffic after the handshake. */
+export interface TlsConnectionStats {
+  /** Application data bytes received. */
+  bytesReceived: number;
+  /** Application data bytes sent. */
+  bytesSent: number;
+  /** KeyUpdate messages received from the server. */
+  keyUpdatesReceived: number;
+  /** KeyUpdate messages sent (answers and our own). */
+  keyUpdatesSent: number;
+  /** NewSessionTicket messages received. */
+  ticketsReceived: number;
+}
+
 /** Records processed per batch: bounds the decrypted data held at once (≤ 32 × 16 KiB). */
 const MAX_BATCH = 32;
 /** Records sealed per transport write. */
@@ -167,6 +182,13 @@ export class TlsConnection implements Conn {
   #readBusy: Promise<void> = Promise.resolve();
   #writeChain: Promise<void> = Promise.resolve();
   #writesInFlight = 0;
+  readonly #stats: TlsConnectionStats = {
+    bytesReceived: 0,
+    bytesSent: 0,
+    keyUpdatesReceived: 0,
+    keyUpdatesSent: 0,
+    ticketsReceived: 0,
+  };
 
   /** Resolves when the handshake completes; rejects if it fails. */
   readonly handshakeComplete: Promise<TlsHandshakeInfo>;
@@ -198,6 +220,11 @@ export class TlsConnection implements Conn {
     // The caller awaits handshakeComplete through startTls; avoid an unhandled rejection
     // report if it is dropped.
     this.handshakeComplete.catch(() => {});
+  }
+
+  /** Traffic counters (a live object; read it any time). */
+  get stats(): Readonly<TlsConnectionStats> {
+    return this.#stats;
   }
 
   /** Facts about the handshake (throws before it completes). */
@@ -335,6 +362,10 @@ export class TlsConnection implements Conn {
       case ContentType.handshake: {
         this.#reassembler.push(record.content);
         for (let m = this.#reassembler.next(); m; m = this.#reassembler.next()) {
+          if (this.#info) {
+            if (m.type === HandshakeType.key_update) this.#stats.keyUpdatesReceived++;
+            if (m.type === HandshakeType.new_session_ticket) this.#stats.ticketsReceived++;
+          }
           const actions = await this.#handshake.handle(m);
           await this.#apply(actions, !this.#info || actions.some((a) => a.kind === "connected"));
         }
@@ -344,7 +375,10 @@ export class TlsConnection implements Conn {
         if (!this.#info) {
           throw new UnexpectedMessage("application data before the handshake completed");
         }
-        if (record.content.length) this.#plain.push(record.content);
+        if (record.content.length) {
+          this.#plain.push(record.content);
+          this.#stats.bytesReceived += record.content.length;
+        }
         return;
       case ContentType.alert:
         return this.#onAlert(record.content);
@@ -451,6 +485,10 @@ export class TlsConnection implements Conn {
   }
 
   async #sendRecords(type: number, data: Uint8Array): Promise<void> {
+    if (type === ContentType.application_data) this.#stats.bytesSent += data.length;
+    else if (type === ContentType.handshake && data[0] === HandshakeType.key_update) {
+      this.#stats.keyUpdatesSent++;
+    }
     const wire = await sealRecords(this.#writeProtection, type, data);
     await this.#writeAll(wire);
   }
