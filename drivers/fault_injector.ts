@@ -166,6 +166,7 @@ export class FaultInjector implements Nic {
   #pumping = false;
   #closed = false;
 
+  /** Wraps `inner`; frames are damaged as `options` says, from `options.seed`. */
   constructor(inner: Nic, readonly options: FaultInjectorOptions) {
     this.#inner = inner;
     const random = seededRandom(options.seed);

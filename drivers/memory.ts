@@ -39,6 +39,7 @@ export interface MemoryLinkOptions {
  */
 export class MemoryNic implements Nic {
   readonly features: NicFeatures = NO_OFFLOADS;
+  /** The other end of the link. */
   peer: MemoryNic | undefined;
   readonly #queue: FrameQueue;
   readonly #stats = emptyNicStats();

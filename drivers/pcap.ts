@@ -86,6 +86,7 @@ export class PcapFileWriter {
   #buffer = new Uint8Array(1 << 20);
   #used = 0;
 
+  /** Creates (truncating) the pcap file at `path` and writes its header. */
   constructor(path: string) {
     this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
     const header = new DataView(new ArrayBuffer(24));
@@ -100,7 +101,7 @@ export class PcapFileWriter {
   /** Records one frame with the current time. */
   write(
     data: Uint8Array,
-    timestampMicros = Math.round((performance.timeOrigin + performance.now()) * 1000),
+    timestampMicros: number = Math.round((performance.timeOrigin + performance.now()) * 1000),
   ): void {
     const captured = Math.min(data.length, SNAPLEN);
     const header = new DataView(new ArrayBuffer(16));
@@ -159,6 +160,7 @@ export class PcapNic implements Nic {
   readonly #writer: PcapFileWriter;
   #flushTimer: ReturnType<typeof setInterval>;
 
+  /** Wraps `inner` and records its traffic to a new pcap file at `path`. */
   constructor(inner: Nic, path: string) {
     this.#inner = inner;
     this.#writer = new PcapFileWriter(path);

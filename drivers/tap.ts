@@ -54,6 +54,7 @@ export interface TapOptions {
 
 /** Thrown when the TAP device cannot be opened; the message says why and what to do. */
 export class TapError extends Error {
+  /** Creates the error with a message that says what to do. */
   constructor(message: string) {
     super(message);
     this.name = "TapError";
@@ -237,15 +238,19 @@ export function inNetns<T>(netns: string, fn: () => T): T {
         `cannot enter network namespace ${netns}: ${describeErrno(errno())} (needs root)`,
       );
     }
+    let result: T;
     try {
-      return fn();
+      result = fn();
     } finally {
+      // Always switch back, even when fn threw; failing to is fatal for this thread.
       if (libc.setns(original, CLONE_NEWNET) < 0) {
-        throw new TapError(
-          `cannot return from network namespace ${netns}: ${describeErrno(errno())}`,
+        console.error(
+          `usernet: cannot return from network namespace ${netns}: ${describeErrno(errno())}`,
         );
+        Deno.exit(70);
       }
     }
+    return result;
   } finally {
     libc.close(target);
     libc.close(original);

@@ -18,6 +18,7 @@
 export class NetError extends Error {
   /** An errno-style code (`ECONNREFUSED`, `ETIMEDOUT`, ...). */
   readonly code: string = "EIO";
+  /** Creates the error with a message saying what happened and to what. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -34,6 +35,7 @@ export class NetError extends Error {
  * ```
  */
 export class ConnectionRefused extends NetError {
+  /** An errno-style code for this error. */
   override readonly code = "ECONNREFUSED";
 }
 
@@ -47,6 +49,7 @@ export class ConnectionRefused extends NetError {
  * ```
  */
 export class ConnectionReset extends NetError {
+  /** An errno-style code for this error. */
   override readonly code = "ECONNRESET";
 }
 
@@ -60,6 +63,7 @@ export class ConnectionReset extends NetError {
  * ```
  */
 export class TimedOut extends NetError {
+  /** An errno-style code for this error. */
   override readonly code = "ETIMEDOUT";
 }
 
@@ -73,6 +77,7 @@ export class TimedOut extends NetError {
  * ```
  */
 export class Aborted extends NetError {
+  /** An errno-style code for this error. */
   override readonly code = "ECONNABORTED";
 }
 
@@ -87,6 +92,7 @@ export class Aborted extends NetError {
  * ```
  */
 export class HostUnreachable extends NetError {
+  /** An errno-style code for this error. */
   override readonly code = "EHOSTUNREACH";
 }
 
@@ -100,6 +106,7 @@ export class HostUnreachable extends NetError {
  * ```
  */
 export class NetworkUnreachable extends NetError {
+  /** An errno-style code for this error. */
   override readonly code = "ENETUNREACH";
 }
 
@@ -113,6 +120,7 @@ export class NetworkUnreachable extends NetError {
  * ```
  */
 export class PortUnreachable extends NetError {
+  /** An errno-style code for this error. */
   override readonly code = "ECONNREFUSED";
 }
 
@@ -126,6 +134,7 @@ export class PortUnreachable extends NetError {
  * ```
  */
 export class AddressInUse extends NetError {
+  /** An errno-style code for this error. */
   override readonly code = "EADDRINUSE";
 }
 
@@ -139,6 +148,7 @@ export class AddressInUse extends NetError {
  * ```
  */
 export class MessageTooLong extends NetError {
+  /** An errno-style code for this error. */
   override readonly code = "EMSGSIZE";
 }
 
@@ -152,6 +162,7 @@ export class MessageTooLong extends NetError {
  * ```
  */
 export class Closed extends NetError {
+  /** An errno-style code for this error. */
   override readonly code = "EBADF";
 }
 
@@ -165,5 +176,6 @@ export class Closed extends NetError {
  * ```
  */
 export class InvalidArgument extends NetError {
+  /** An errno-style code for this error. */
   override readonly code = "EINVAL";
 }

@@ -92,7 +92,7 @@ export class NetworkInterface {
   readonly reassembler: Ipv4Reassembler;
   config: Ipv4Config | undefined;
   /** Per-protocol receive handlers (ICMP, UDP, TCP). */
-  readonly handlers = new Map<number, Ipv4Handler>();
+  readonly handlers: Map<number, Ipv4Handler> = new Map();
   /** Receives packets to protocols without a handler. */
   onUnknownProtocol: Ipv4Handler = () => {};
   /** Told when queued packets are dropped because ARP failed. */

@@ -16,6 +16,7 @@ import { type ListenDatagramOptions, UdpLayer, type UdpSocket } from "./udp.ts";
 import type { StackInternals } from "./_internals.ts";
 
 /** Options of {@linkcode Stack}. */
+/** Options of {@linkcode Stack}: the NIC, addressing and interface tunables. */
 export interface StackOptions extends InterfaceOptions {
   /** The NIC the stack owns. */
   nic: Nic;
@@ -80,6 +81,7 @@ export function parseCidr(text: string): { address: number; prefixLength: number
  * ```
  */
 export class Stack {
+  /** The NIC this stack owns. */
   readonly nic: Nic;
   readonly #iface: NetworkInterface;
   readonly #stats = new StatsCounters();
@@ -95,17 +97,17 @@ export class Stack {
   /** Extra timed protocol layers (TCP, DHCP, DNS) registered by the stack's owners. */
   readonly #timed = new Set<{ poll(now: number): void; nextDeadline(): number }>();
 
+  /** Brings a stack up on `options.nic` and starts its event loop. */
   constructor(options: StackOptions) {
     this.nic = options.nic;
     this.#clock = options.clock ?? (() => performance.now());
     this.#iface = new NetworkInterface(options.nic, this.#stats, options);
-    const stack = this;
     this.#internals = {
       iface: this.#iface,
       stats: this.#stats,
       now: () => this.#clock(),
       kick: () => this.#kick(),
-      parseAddress: (text) => stack.#parseAddress(text),
+      parseAddress: (text) => this.#parseAddress(text),
       sendIcmpPortUnreachable: (packet) =>
         this.#icmp.sendError(
           packet,

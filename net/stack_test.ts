@@ -58,7 +58,11 @@ Deno.test("stack: a 60000-byte datagram is fragmented and reassembled", async ()
 
 Deno.test("stack: unresolvable neighbour fails ping with HostUnreachable", async () => {
   const [a, b] = MemoryLink.pair();
-  const stack = new Stack({ nic: a, address: "10.0.0.1/24", neighbor: { retransmitInterval: 20, maxRequests: 2 } });
+  const stack = new Stack({
+    nic: a,
+    address: "10.0.0.1/24",
+    neighbor: { retransmitInterval: 20, maxRequests: 2 },
+  });
   await assert.rejects(stack.ping("10.0.0.9", { timeout: 5000 }), HostUnreachable);
   assert.equal(stack.stats().arp.packetsOut >= 2, true);
   await stack.close();

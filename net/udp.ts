@@ -75,6 +75,7 @@ export class UdpSocket implements AsyncIterable<[Uint8Array, NetAddr]> {
   readonly #errors: NetError[] = [];
   #closed = false;
 
+  /** Made by `stack.listenDatagram()`; not constructed directly. */
   constructor(
     layer: UdpLayer,
     /** The bound address (`0.0.0.0` when bound to all). */
@@ -176,6 +177,7 @@ export class UdpSocket implements AsyncIterable<[Uint8Array, NetAddr]> {
     else if (this.#errors.length < 8) this.#errors.push(error);
   }
 
+  /** Yields each received datagram and its sender until the socket closes. */
   async *[Symbol.asyncIterator](): AsyncIterator<[Uint8Array, NetAddr]> {
     while (!this.#closed) {
       try {

@@ -26,7 +26,10 @@ export const ARP_REPLY = 2;
  */
 export class ArpPacket {
   readonly #view: DataView;
-  /** @param bytes the ARP packet */
+  /**
+   * Wraps bytes already validated by the parse function (no copy).
+   * @param bytes the ARP packet
+   */
   constructor(readonly bytes: Uint8Array) {
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

@@ -30,7 +30,10 @@ export type WireErrorReason =
  * ```
  */
 export class WireError extends Error {
-  /** @param layer the protocol whose header was bad @param reason what was wrong */
+  /**
+   * Creates the error; prefer the shared instance from `wireError()`.
+   * @param layer the protocol whose header was bad @param reason what was wrong
+   */
   constructor(readonly layer: string, readonly reason: WireErrorReason) {
     super(`${layer}: ${reason.replaceAll("-", " ")}`);
     this.name = "WireError";

@@ -27,7 +27,10 @@ export const ETHERTYPE_VLAN = 0x8100;
  * ```
  */
 export class EthernetFrame {
-  /** @param bytes the whole frame, header first */
+  /**
+   * Wraps bytes already validated by the parse function (no copy).
+   * @param bytes the whole frame, header first
+   */
   constructor(readonly bytes: Uint8Array) {}
   /** Destination MAC (a view, not a copy). */
   get destination(): Uint8Array {

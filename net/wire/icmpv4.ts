@@ -44,7 +44,10 @@ export const UnreachableCode = {
  */
 export class IcmpMessage {
   readonly #view: DataView;
-  /** @param bytes the whole ICMP message */
+  /**
+   * Wraps bytes already validated by the parse function (no copy).
+   * @param bytes the whole ICMP message
+   */
   constructor(readonly bytes: Uint8Array) {
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

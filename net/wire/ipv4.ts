@@ -31,7 +31,10 @@ export const PROTOCOL_UDP = 17;
  */
 export class Ipv4Packet {
   readonly #view: DataView;
-  /** @param bytes the packet, exactly `totalLength` bytes */
+  /**
+   * Wraps bytes already validated by the parse function (no copy).
+   * @param bytes the packet, exactly `totalLength` bytes
+   */
   constructor(readonly bytes: Uint8Array) {
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

@@ -65,7 +65,10 @@ export interface TcpOptions {
  */
 export class TcpSegment {
   readonly #view: DataView;
-  /** @param bytes header and payload */
+  /**
+   * Wraps bytes already validated by the parse function (no copy).
+   * @param bytes header and payload
+   */
   constructor(readonly bytes: Uint8Array) {
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

@@ -23,7 +23,10 @@ export const UDP_HEADER_LENGTH = 8;
  * ```
  */
 export class UdpDatagram {
-  /** @param bytes header and payload */
+  /**
+   * Wraps bytes already validated by the parse function (no copy).
+   * @param bytes header and payload
+   */
   constructor(readonly bytes: Uint8Array) {}
   /** Source port. */
   get sourcePort(): number {

@@ -1,0 +1,36 @@
+/**
+ * usernet: a userspace network stack for Deno. A program that imports usernet owns an Ethernet
+ * NIC (a TAP device, a QEMU netdev socket, or an in-memory link) and runs its own ARP, IPv4,
+ * ICMP, UDP and TCP on it, with TLS 1.3, HTTP/1.1 and SSH-2/SFTP clients on top.
+ *
+ * @example Two stacks on a memory link
+ * ```ts
+ * import { MemoryLink, Stack } from "./mod.ts";
+ * const [a, b] = MemoryLink.pair();
+ * const left = new Stack({ nic: a, address: "10.0.0.1/24" });
+ * const right = new Stack({ nic: b, address: "10.0.0.2/24" });
+ * console.log((await left.ping("10.0.0.2")).rtt >= 0); // true
+ * await left.close();
+ * await right.close();
+ * ```
+ *
+ * @module
+ */
+export * from "./net/stack.ts";
+export * from "./net/errors.ts";
+export type { StackStats, TrafficCounters } from "./net/stats.ts";
+export type { InterfaceOptions } from "./net/interface.ts";
+export type { NeighborCacheOptions } from "./net/neighbor_cache.ts";
+export type { ReassemblyOptions } from "./net/ipv4_reassembly.ts";
+export type { PingOptions, PingReply } from "./net/icmp.ts";
+export { UdpSocket } from "./net/udp.ts";
+export type { DatagramSendOptions, ListenDatagramOptions, NetAddr } from "./net/udp.ts";
+export type { Conn } from "./net/conn.ts";
+export * from "./drivers/nic.ts";
+export * from "./drivers/memory.ts";
+export * from "./drivers/fault_injector.ts";
+export * from "./drivers/pcap.ts";
+export * from "./drivers/tap.ts";
+export * from "./drivers/qemu_stream.ts";
+export * from "./drivers/qemu_dgram.ts";
+export * as wire from "./net/wire/mod.ts";
