@@ -60,12 +60,21 @@ export function bigIntToBytes(n: bigint, len?: number): Uint8Array {
   return out;
 }
 
-/** Appends SSH wire values to a growable buffer. */
+/**
+ * Appends SSH wire values to a growable buffer.
+ *
+ * @example
+ * ```ts
+ * import { SshWriter } from "./_wire.ts";
+ * const bytes = new SshWriter().byte(98).uint32(0).string("exec").boolean(true).bytes();
+ * ```
+ */
 export class SshWriter {
   #buf: Uint8Array;
   #view: DataView;
   #len = 0;
 
+  /** Starts with `initial` bytes of capacity (grows as needed). */
   constructor(initial = 256) {
     this.#buf = new Uint8Array(initial);
     this.#view = new DataView(this.#buf.buffer);
@@ -86,16 +95,19 @@ export class SshWriter {
     return this.#len;
   }
 
+  /** Appends a `byte`. */
   byte(v: number): this {
     this.#reserve(1);
     this.#buf[this.#len++] = v;
     return this;
   }
 
+  /** Appends a `boolean` (0 or 1). */
   boolean(v: boolean): this {
     return this.byte(v ? 1 : 0);
   }
 
+  /** Appends a big-endian `uint32`. */
   uint32(v: number): this {
     this.#reserve(4);
     this.#view.setUint32(this.#len, v >>> 0);
@@ -103,6 +115,7 @@ export class SshWriter {
     return this;
   }
 
+  /** Appends a big-endian `uint64`. */
   uint64(v: number | bigint): this {
     this.#reserve(8);
     this.#view.setBigUint64(this.#len, BigInt(v));
@@ -110,6 +123,7 @@ export class SshWriter {
     return this;
   }
 
+  /** Appends bytes as they are (no length). */
   raw(b: Uint8Array): this {
     this.#reserve(b.length);
     this.#buf.set(b, this.#len);
@@ -158,22 +172,35 @@ export class SshWriter {
   }
 }
 
-/** Reads SSH wire values from a byte array; every read is bounds-checked. */
+/**
+ * Reads SSH wire values from a byte array; every read is bounds-checked and a short input
+ * throws `ProtocolError`.
+ *
+ * @example
+ * ```ts
+ * import { SshReader } from "./_wire.ts";
+ * const r = new SshReader(new Uint8Array([0, 0, 0, 2, 104, 105]));
+ * console.log(r.text()); // "hi"
+ * ```
+ */
 export class SshReader {
   readonly #b: Uint8Array;
   readonly #view: DataView;
   #pos: number;
 
+  /** Reads `b` from offset `pos`. */
   constructor(b: Uint8Array, pos = 0) {
     this.#b = b;
     this.#view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     this.#pos = pos;
   }
 
+  /** Offset of the next read. */
   get position(): number {
     return this.#pos;
   }
 
+  /** Bytes left to read. */
   get remaining(): number {
     return this.#b.length - this.#pos;
   }
@@ -184,15 +211,18 @@ export class SshReader {
     }
   }
 
+  /** Reads a `byte`. */
   byte(): number {
     this.#need(1);
     return this.#b[this.#pos++];
   }
 
+  /** Reads a `boolean`. */
   boolean(): boolean {
     return this.byte() !== 0;
   }
 
+  /** Reads a big-endian `uint32`. */
   uint32(): number {
     this.#need(4);
     const v = this.#view.getUint32(this.#pos);
@@ -200,6 +230,7 @@ export class SshReader {
     return v;
   }
 
+  /** Reads a big-endian `uint64`. */
   uint64(): bigint {
     this.#need(8);
     const v = this.#view.getBigUint64(this.#pos);
@@ -207,6 +238,7 @@ export class SshReader {
     return v;
   }
 
+  /** Reads `n` bytes (a view, not a copy). */
   raw(n: number): Uint8Array {
     this.#need(n);
     const v = this.#b.subarray(this.#pos, this.#pos + n);
@@ -224,6 +256,7 @@ export class SshReader {
     return fromUtf8(this.string());
   }
 
+  /** Reads a `name-list`. */
   nameList(): string[] {
     const s = this.text();
     return s.length === 0 ? [] : s.split(",");
@@ -245,6 +278,7 @@ export class SshReader {
     return b.subarray(i);
   }
 
+  /** Reads everything left (a view). */
   rest(): Uint8Array {
     return this.raw(this.remaining);
   }

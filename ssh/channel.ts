@@ -41,13 +41,17 @@ export interface ExitStatus {
   code: number | null;
   /** Signal name without "SIG" (e.g. `TERM`), or `null`. */
   signal: string | null;
+  /** Whether the signal left a core dump. */
   coreDumped?: boolean;
+  /** The server's message about the signal. */
   errorMessage?: string;
 }
 
 /** What a channel needs from the connection it lives on. */
 export interface ChannelHost {
+  /** Sends a connection-protocol message (back-pressured). */
   send(payload: Uint8Array): Promise<void>;
+  /** Forgets a channel that is closed both ways. */
   release(channel: SshChannel): void;
 }
 
@@ -76,7 +80,8 @@ export class SshChannel {
   /** Data to the server; `close()` sends EOF, `abort()` closes the channel. */
   readonly writable: WritableStream<Uint8Array>;
 
-  remoteId = -1;
+  /** The server's number for this channel (-1 until confirmed). */
+  remoteId: number = -1;
   /** Bytes we may still send before the server grants more. */
   #remoteWindow = 0;
   #remoteMaxPacket = 0;
@@ -98,6 +103,7 @@ export class SshChannel {
   readonly #closed = Promise.withResolvers<void>();
   #error: Error | undefined;
 
+  /** Channels are created by `SshClient`; this is not called directly. */
   constructor(
     readonly host: ChannelHost,
     readonly localId: number,

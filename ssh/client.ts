@@ -50,8 +50,11 @@ const AMSG = {
 
 /** A keyboard-interactive challenge (RFC 4256 §3.2). */
 export interface KeyboardInteractiveChallenge {
+  /** Title of the challenge (may be empty). */
   name: string;
+  /** Text to show before the prompts (may be empty). */
   instruction: string;
+  /** Prompts to answer in order; `echo` says whether the answer may be shown. */
   prompts: Array<{ prompt: string; echo: boolean }>;
 }
 
@@ -67,7 +70,9 @@ export interface AuthOptions {
 
 /** The host key and what known_hosts says about it, for a custom policy. */
 export interface HostKeyCheck extends ServerHostKey {
+  /** Host as given in the options. */
   host: string;
+  /** Port as given in the options. */
   port: number;
   /** The known_hosts lookup, when `knownHosts` was given. */
   knownHosts?: KnownHostsResult;
@@ -88,7 +93,9 @@ export type HostKeyPolicy =
 
 /** Options of `connect`. */
 export interface ConnectOptions {
+  /** User to log in as. */
   username: string;
+  /** Credentials to try. */
   auth: AuthOptions;
   /** Host name as known_hosts lists it (default `localhost`). */
   host?: string;
@@ -96,8 +103,11 @@ export interface ConnectOptions {
   port?: number;
   /** known_hosts: a parsed list, or a file path. */
   knownHosts?: KnownHosts | string;
+  /** What to do with unknown host keys (default `"strict"`: refuse). */
   hostKeyPolicy?: HostKeyPolicy;
+  /** Algorithm preference lists (each replaces the default list of its category). */
   algorithms?: AlgorithmPreferences;
+  /** When the client starts a new key exchange by itself. */
   rekey?: RekeyLimits;
   /** Aborts the handshake, or closes an established client. */
   signal?: AbortSignal;
@@ -109,8 +119,11 @@ export interface ConnectOptions {
 
 /** Terminal settings for `shell` and `exec` with a pty (RFC 4254 §6.2). */
 export interface PtyOptions {
+  /** TERM value (default `xterm-256color`). */
   term?: string;
+  /** Columns (default 80). */
   cols?: number;
+  /** Rows (default 24). */
   rows?: number;
   /** Encoded terminal modes (RFC 4254 §8); default: none. */
   modes?: Uint8Array;
@@ -126,17 +139,25 @@ export interface SessionOptions {
 
 /** Collected output of a command. */
 export interface CommandOutput extends ExitStatus {
+  /** Everything the command wrote to stdout. */
   stdout: Uint8Array;
+  /** Everything the command wrote to stderr. */
   stderr: Uint8Array;
 }
 
 /** Everything a verbose mode would print about the connection. */
 export interface ConnectionInfo {
+  /** The server's identification string. */
   serverVersion: string;
+  /** Algorithms in use (from the latest key exchange). */
   algorithms: NegotiatedAlgorithms;
+  /** The server's host key, with its `SHA256:` fingerprint. */
   hostKey: ServerHostKey;
+  /** Whether strict KEX (Terrapin countermeasure) is in force. */
   strictKex: boolean;
+  /** The server's `server-sig-algs` extension, if sent. */
   serverSigAlgs?: string[];
+  /** Key exchanges completed after the first. */
   rekeyCount: number;
 }
 
@@ -150,13 +171,17 @@ export interface ConnectionInfo {
  * ```
  */
 export class SshProcess {
+  /** Wraps a session channel on which exec or shell was started. */
   constructor(readonly channel: SshChannel) {}
+  /** Input to the command; closing it sends EOF. */
   get stdin(): WritableStream<Uint8Array> {
     return this.channel.writable;
   }
+  /** The command's standard output. */
   get stdout(): ReadableStream<Uint8Array> {
     return this.channel.readable;
   }
+  /** The command's standard error. */
   get stderr(): ReadableStream<Uint8Array> {
     return this.channel.stderr;
   }
@@ -172,6 +197,7 @@ export class SshProcess {
   resize(cols: number, rows: number): Promise<void> {
     return this.channel.resize(cols, rows);
   }
+  /** Closes the channel (the server hangs up the command). */
   close(): Promise<void> {
     return this.channel.close();
   }
@@ -232,10 +258,12 @@ export class ChannelConn {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #pending: Uint8Array | undefined;
+  /** Wraps an open direct-tcpip channel. */
   constructor(readonly channel: SshChannel) {
     this.#reader = channel.readable.getReader();
     this.#writer = channel.writable.getWriter();
   }
+  /** Reads up to `p.length` bytes; `null` at end of stream. */
   async read(p: Uint8Array): Promise<number | null> {
     let chunk = this.#pending;
     this.#pending = undefined;
@@ -249,14 +277,17 @@ export class ChannelConn {
     if (n < chunk.length) this.#pending = chunk.subarray(n);
     return n;
   }
+  /** Writes all of `p` (waits for window). */
   async write(p: Uint8Array): Promise<number> {
     // The write resolves once the data is copied into packets, so `p` may be reused after.
     await this.#writer.write(p);
     return p.length;
   }
+  /** Sends EOF on the channel. */
   async closeWrite(): Promise<void> {
     await this.#writer.close();
   }
+  /** Closes the channel. */
   close(): void {
     this.channel.close().catch(() => {});
   }

@@ -13,6 +13,7 @@
  * ```
  */
 export class SshError extends Error {
+  /** Creates the error. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -60,7 +61,9 @@ export const DISCONNECT_REASONS: Record<number, string> = {
  * ```
  */
 export class DisconnectError extends SshError {
+  /** Symbolic reason, e.g. `BY_APPLICATION`. */
   readonly reason: string;
+  /** Creates the error. */
   constructor(readonly reasonCode: number, readonly description: string) {
     const reason = DISCONNECT_REASONS[reasonCode] ?? `UNKNOWN_${reasonCode}`;
     super(`server disconnected: ${reason} (${reasonCode}): ${description}`);
@@ -89,6 +92,7 @@ export class ConnectionLost extends SshError {}
  * ```
  */
 export class NoCommonAlgorithm extends SshError {
+  /** Creates the error. */
   constructor(
     readonly category: string,
     readonly ours: readonly string[],
@@ -146,6 +150,7 @@ export class IntegrityError extends SshError {}
  * ```
  */
 export class PacketTooLarge extends SshError {
+  /** Creates the error. */
   constructor(readonly size: number, readonly limit: number) {
     super(`packet of ${size} bytes exceeds the limit of ${limit}`);
   }
@@ -171,6 +176,7 @@ export interface HostKeyDescription {
  * ```
  */
 export class HostKeyUnknown extends SshError {
+  /** Creates the error. */
   constructor(readonly key: HostKeyDescription, detail = "") {
     super(
       `host key for ${key.host} is not known (${key.keyType} ${key.fingerprint})${
@@ -191,6 +197,7 @@ export class HostKeyUnknown extends SshError {
  * ```
  */
 export class HostKeyMismatch extends SshError {
+  /** Creates the error. */
   constructor(readonly key: HostKeyDescription, readonly expected: readonly string[]) {
     super(
       `HOST KEY FOR ${key.host} HAS CHANGED: server presented ${key.keyType} ${key.fingerprint}, ` +
@@ -209,6 +216,7 @@ export class HostKeyMismatch extends SshError {
  * ```
  */
 export class HostKeyRevoked extends SshError {
+  /** Creates the error. */
   constructor(readonly key: HostKeyDescription) {
     super(`host key for ${key.host} (${key.keyType} ${key.fingerprint}) is marked @revoked`);
   }
@@ -224,6 +232,7 @@ export class HostKeyRevoked extends SshError {
  * ```
  */
 export class HostKeyRejected extends SshError {
+  /** Creates the error. */
   constructor(readonly key: HostKeyDescription) {
     super(
       `host key for ${key.host} (${key.keyType} ${key.fingerprint}) was rejected by the caller`,
@@ -233,9 +242,11 @@ export class HostKeyRejected extends SshError {
 
 /** One authentication attempt and how the server answered it. */
 export interface AuthAttempt {
+  /** Method name, e.g. `publickey`. */
   method: string;
   /** e.g. the key's fingerprint for publickey. */
   detail?: string;
+  /** The server's answer. */
   result: "refused" | "partial" | "success";
 }
 
@@ -251,6 +262,7 @@ export interface AuthAttempt {
  * ```
  */
 export class AuthenticationFailed extends SshError {
+  /** Creates the error. */
   constructor(
     message: string,
     readonly methodsLeft: readonly string[],
@@ -270,6 +282,7 @@ export class AuthenticationFailed extends SshError {
  * ```
  */
 export class ChannelOpenFailed extends SshError {
+  /** Creates the error. */
   constructor(readonly reasonCode: number, readonly description: string) {
     const names: Record<number, string> = {
       1: "ADMINISTRATIVELY_PROHIBITED",
@@ -291,6 +304,7 @@ export class ChannelOpenFailed extends SshError {
  * ```
  */
 export class ChannelRequestFailed extends SshError {
+  /** Creates the error. */
   constructor(readonly request: string) {
     super(`server refused channel request "${request}"`);
   }

@@ -13,13 +13,17 @@ import { fingerprint, formatPublicKey, fromBase64, toBase64 } from "./host_key.t
 
 /** One parsed line of a known_hosts file. */
 export interface KnownHostsEntry {
+  /** Line marker, if any. */
   marker?: "@revoked" | "@cert-authority";
   /** Plain patterns (comma-separated in the file), empty for hashed entries. */
   patterns: string[];
   /** For `|1|salt|hash` entries. */
   hashed?: { salt: Uint8Array; hash: Uint8Array };
+  /** Key type field, e.g. `ssh-ed25519`. */
   keyType: string;
+  /** The key blob. */
   key: Uint8Array;
+  /** Anything after the key. */
   comment: string;
   /** 1-based line number in the source text. */
   line: number;
@@ -79,10 +83,12 @@ export function hashHostName(name: string, salt: Uint8Array): Uint8Array {
  * ```
  */
 export class KnownHosts {
+  /** Parsed lines, in file order. */
   readonly entries: KnownHostsEntry[] = [];
   /** Lines that could not be parsed (ignored, as OpenSSH does). */
   readonly invalidLines: number[] = [];
 
+  /** Parses `text`; `path` is where `add()` appends new lines. */
   constructor(text = "", readonly path?: string) {
     const lines = text.split(/\r?\n/);
     for (let i = 0; i < lines.length; i++) {

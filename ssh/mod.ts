@@ -35,7 +35,9 @@ export {
   SshClient,
   SshProcess,
 } from "./client.ts";
-export { type ExitStatus, SshChannel } from "./channel.ts";
+export { type ChannelHost, type ExitStatus, SshChannel } from "./channel.ts";
+export { SshReader, SshWriter } from "./_wire.ts";
+export type { Conn } from "../net/conn.ts";
 export {
   type AlgorithmPreferences,
   DEFAULT_CIPHERS,
@@ -43,6 +45,8 @@ export {
   type NegotiatedAlgorithms,
   type RekeyLimits,
   type ServerHostKey,
+  Transport,
+  type TransportOptions,
 } from "./transport.ts";
 export { KEX_ALGORITHMS } from "./kex.ts";
 export { fingerprint, SIGNATURE_ALGORITHMS } from "./host_key.ts";

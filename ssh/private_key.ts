@@ -48,12 +48,14 @@ export class SshPrivateKey {
   /** The public key blob (as in authorized_keys). */
   readonly publicKey: Uint8Array;
   #rsaKeys = new Map<string, Promise<CryptoKey>>();
+  readonly #material: Material;
 
   private constructor(
     readonly type: PrivateKeyType,
     readonly comment: string,
-    readonly material: Material,
+    material: Material,
   ) {
+    this.#material = material;
     this.publicKey = publicBlob(material);
   }
 
@@ -131,7 +133,7 @@ export class SshPrivateKey {
    * ```
    */
   async sign(data: Uint8Array, algorithm = this.signatureAlgorithms[0]): Promise<Uint8Array> {
-    const m = this.material;
+    const m = this.#material;
     if (!this.signatureAlgorithms.includes(algorithm)) {
       throw new KeyParseError(`a ${this.type} key cannot make ${algorithm} signatures`);
     }

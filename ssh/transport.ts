@@ -74,9 +74,13 @@ const EXT_INFO_CLIENT = "ext-info-c";
 
 /** Algorithm preference lists; each replaces the default list for its category. */
 export interface AlgorithmPreferences {
+  /** Key exchange methods, e.g. `["curve25519-sha256"]`. */
   kex?: string[];
+  /** Host key signature algorithms, e.g. `["ssh-ed25519", "rsa-sha2-512"]`. */
   hostKey?: string[];
+  /** Ciphers (both directions). */
   cipher?: string[];
+  /** MACs (both directions; unused with AEAD ciphers). */
   mac?: string[];
 }
 
@@ -90,12 +94,19 @@ export interface RekeyLimits {
 
 /** The algorithms negotiated by the last key exchange. */
 export interface NegotiatedAlgorithms {
+  /** Key exchange method. */
   kex: string;
+  /** Host key signature algorithm. */
   hostKey: string;
+  /** Cipher from us to the server. */
   cipherClientToServer: string;
+  /** Cipher from the server to us. */
   cipherServerToClient: string;
+  /** MAC from us to the server (empty with AEAD ciphers). */
   macClientToServer: string;
+  /** MAC from the server to us (empty with AEAD ciphers). */
   macServerToClient: string;
+  /** Always `none`. */
   compression: string;
 }
 
@@ -105,6 +116,7 @@ export interface ServerHostKey {
   type: string;
   /** Negotiated signature algorithm, e.g. `rsa-sha2-512`. */
   algorithm: string;
+  /** The key as sent (the known_hosts base64 field decoded). */
   blob: Uint8Array;
   /** `SHA256:...` as OpenSSH prints it. */
   fingerprint: string;
@@ -112,7 +124,9 @@ export interface ServerHostKey {
 
 /** Options of the transport layer. */
 export interface TransportOptions {
+  /** Algorithm preference lists. */
   algorithms?: AlgorithmPreferences;
+  /** When to start a new key exchange. */
   rekey?: RekeyLimits;
   /** Called once, on the first key exchange, after the signature is verified; throw to refuse. */
   verifyHostKey: (key: ServerHostKey) => Promise<void>;
@@ -209,6 +223,7 @@ export class Transport {
   readonly #closedPromise = Promise.withResolvers<void>();
   #firstKexDone = Promise.withResolvers<void>();
 
+  /** Prepares a transport over `conn`; nothing is sent until `start()`. */
   constructor(conn: Conn, options: TransportOptions) {
     this.#conn = conn;
     this.#opts = options;
