@@ -499,7 +499,7 @@ export class SshClient implements ChannelHost {
         const m = await this.#nextAuthMessage();
         if (m[0] === AMSG.USERAUTH_BANNER) {
           const text = new SshReader(m, 1).text();
-          this.#banners.push(text);
+          if (this.#banners.length < 16) this.#banners.push(text);
           onBanner?.(text);
           continue;
         }

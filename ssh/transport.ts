@@ -340,6 +340,10 @@ export class Transport {
     }
     this.#writeQueue.push(item);
     this.#queuedBytes += item.size;
+    if (this.#queuedBytes > 64 * this.#highWater) {
+      // Replies we owe a server that does not read (bounded memory).
+      throw new ProtocolError("server is not reading: outgoing queue exceeds its limit");
+    }
     this.#bytesSinceKex += item.size;
     if (!this.#pumping) this.#pump().catch((e) => this.#fail(e));
   }

@@ -13,6 +13,7 @@ import {
   connect,
   type ConnectOptions,
   HostKeyMismatch,
+  HostKeyRejected,
   HostKeyUnknown,
   KnownHosts,
   type SshClient,
@@ -439,6 +440,18 @@ interopTest(
       ok((await Deno.readTextFile(fresh)).includes(`[127.0.0.1]:${server.port}`));
       client = await login(server, { knownHosts: fresh });
       equal(client.info.hostKey.fingerprint, fp);
+      // A callback policy sees the fingerprint and decides.
+      const seen: string[] = [];
+      await rejects(
+        login(server, { hostKeyPolicy: (k) => (seen.push(k.fingerprint), false) }),
+        HostKeyRejected,
+      );
+      equal(seen.length, 1);
+      const viaCallback = await login(server, {
+        knownHosts: undefined,
+        hostKeyPolicy: (k) => k.fingerprint === seen[0],
+      });
+      await viaCallback.close();
       // The fingerprint matches what ssh-keygen prints.
       const printed = await run("ssh-keygen", [
         "-l",
