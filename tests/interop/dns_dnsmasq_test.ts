@@ -1,7 +1,7 @@
 /**
- * usernet's DNS resolver core against dnsmasq on 127.0.0.1, driven by a small shim that gives
- * the core real sockets: one Deno.listenDatagram per UDP transport (a fresh source port per
- * attempt) and Deno.connect for the TCP fallback.
+ * usernet's DNS resolver core against dnsmasq on 127.0.0.1, driven by DenoDnsTransport, the
+ * thin layer that gives the core real sockets: one Deno.listenDatagram per UDP attempt (a fresh
+ * source port each time) and Deno.connect for the TCP fallback.
  */
 import assert from "node:assert/strict";
 import {
@@ -14,116 +14,8 @@ import {
   Resolver,
   type ResolverOptions,
 } from "../../net/dns/mod.ts";
-import type { DnsCompletion } from "../../net/dns/resolver.ts";
+import { DenoDnsTransport } from "../../net/dns/deno_transport.ts";
 import { freePort, interopTest, Peer, tempDir } from "./_harness.ts";
-
-const dotted = (a: number) => [a >>> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255].join(".");
-
-/** Real I/O for a Resolver: sockets per transport, one timer, until the asked lookups finish. */
-class ResolverShim {
-  readonly udp = new Map<number, Deno.DatagramConn>();
-  readonly tcp = new Map<number, Deno.TcpConn>();
-  readonly done = new Map<number, DnsCompletion>();
-  readonly log: string[] = [];
-  #wake: () => void = () => {};
-  #tasks: Promise<void>[] = [];
-
-  constructor(readonly resolver: Resolver) {}
-
-  #notify() {
-    this.#wake();
-  }
-
-  async #readUdp(transport: number, socket: Deno.DatagramConn) {
-    try {
-      for (;;) {
-        const [bytes, addr] = await socket.receive();
-        const { hostname, port } = addr as Deno.NetAddr;
-        this.resolver.receive(transport, hostname, port, bytes, performance.now());
-        this.#notify();
-      }
-    } catch { /* closed */ }
-  }
-
-  async #runTcp(transport: number, server: number, port: number, payload: Uint8Array) {
-    let conn: Deno.TcpConn | undefined;
-    try {
-      conn = await Deno.connect({ hostname: dotted(server), port });
-      this.tcp.set(transport, conn);
-      let written = 0;
-      while (written < payload.length) written += await conn.write(payload.subarray(written));
-      const buffer = new Uint8Array(65536);
-      for (;;) {
-        const n = await conn.read(buffer);
-        if (n === null) break;
-        this.resolver.receiveTcp(transport, buffer.slice(0, n), performance.now());
-        this.#notify();
-        if (!this.tcp.has(transport)) return; // the core is done with it
-      }
-      this.resolver.tcpClosed(transport, performance.now());
-    } catch (e) {
-      this.resolver.tcpClosed(transport, performance.now(), String(e));
-    }
-    this.#notify();
-  }
-
-  /** Resolves and returns the completion. */
-  async resolve(name: string, type: number): Promise<DnsCompletion> {
-    const { id } = this.resolver.resolve(name, type, performance.now());
-    while (!this.done.has(id)) {
-      const out = this.resolver.poll(performance.now());
-      for (const c of out.completions) this.done.set(c.id, c);
-      for (const t of out.closed) {
-        this.udp.get(t)?.close();
-        this.udp.delete(t);
-        const conn = this.tcp.get(t);
-        this.tcp.delete(t);
-        try {
-          conn?.close();
-        } catch { /* already closed */ }
-      }
-      for (const d of out.datagrams) {
-        const socket = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
-        this.udp.set(d.transport, socket);
-        this.#tasks.push(this.#readUdp(d.transport, socket));
-        this.log.push(`udp ${d.transport} -> ${dotted(d.server)}:${d.port}`);
-        await socket.send(d.payload, {
-          hostname: dotted(d.server),
-          port: d.port,
-          transport: "udp",
-        });
-      }
-      for (const q of out.tcpQueries) {
-        this.log.push(`tcp ${q.transport} -> ${dotted(q.server)}:${q.port}`);
-        this.#tasks.push(this.#runTcp(q.transport, q.server, q.port, q.payload));
-      }
-      if (this.done.has(id)) break;
-      if (out.datagrams.length || out.tcpQueries.length || out.completions.length) continue;
-      const wait = out.deadline === undefined
-        ? 1000
-        : Math.max(0, out.deadline - performance.now());
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        timer = setTimeout(resolve, wait);
-      });
-      clearTimeout(timer);
-    }
-    return this.done.get(id)!;
-  }
-
-  async close() {
-    for (const s of this.udp.values()) s.close();
-    for (const c of this.tcp.values()) {
-      try {
-        c.close();
-      } catch { /* closed */ }
-    }
-    this.udp.clear();
-    this.tcp.clear();
-    await Promise.all(this.#tasks);
-  }
-}
 
 async function startDnsmasq() {
   const dir = await tempDir("dnsmasq");
@@ -170,17 +62,17 @@ async function startDnsmasq() {
 function dnsmasqTest(
   name: string,
   fn: (
-    ctx: { port: number; shim: (o?: Partial<ResolverOptions>) => ResolverShim },
+    ctx: { port: number; shim: (o?: Partial<ResolverOptions>) => DenoDnsTransport },
   ) => Promise<void>,
 ) {
   interopTest(`dnsmasq: ${name}`, { programs: ["dnsmasq"], root: true }, async () => {
     const dnsmasq = await startDnsmasq();
-    const shims: ResolverShim[] = [];
+    const shims: DenoDnsTransport[] = [];
     try {
       await fn({
         port: dnsmasq.port,
         shim: (o = {}) => {
-          const shim = new ResolverShim(
+          const shim = new DenoDnsTransport(
             new Resolver({
               servers: [{ address: "127.0.0.1", port: dnsmasq.port }],
               random: Math.random,
@@ -247,8 +139,7 @@ dnsmasqTest("60 A records: truncated over UDP (TC), complete over TCP", async ({
   assert.equal(c.answer.records.length, 60);
   const addresses = new Set(formatShort(c.answer));
   for (let i = 1; i <= 60; i++) assert.ok(addresses.has(`10.0.1.${i}`));
-  assert.equal(s.log.filter((l) => l.startsWith("udp")).length, 1);
-  assert.equal(s.log.filter((l) => l.startsWith("tcp")).length, 1, s.log.join("\n"));
+  assert.deepEqual(s.sent.map((e) => e.kind), ["udp", "tcp"]);
 });
 
 dnsmasqTest(
@@ -261,14 +152,14 @@ dnsmasqTest(
     assert.ok(gw.ok && gw.answer.source === "hosts" && formatShort(gw.answer)[0] === "10.0.2.2");
     const lo = await s.resolve("localhost", RecordType.AAAA);
     assert.ok(lo.ok && formatShort(lo.answer)[0] === "::1");
-    assert.equal(s.log.length, 0, "hosts answers never touch the network");
+    assert.equal(s.sent.length, 0, "hosts answers never touch the network");
     const first = await s.resolve("alias.test", RecordType.A);
     assert.ok(first.ok && first.answer.source === "network" && first.answer.ttl === 60);
     const second = await s.resolve("ALIAS.test", RecordType.A);
     assert.ok(second.ok && second.answer.source === "cache");
     assert.deepEqual(formatShort(second.answer), ["web.test.", "10.1.2.3"]);
     assert.ok(second.answer.ttl <= 60);
-    assert.equal(s.log.length, 1, "one query on the wire for two lookups");
+    assert.equal(s.sent.length, 1, "one query on the wire for two lookups");
   },
 );
 
@@ -285,9 +176,53 @@ dnsmasqTest(
     const elapsed = performance.now() - started;
     assert.ok(c.ok, String(!c.ok && c.error));
     assert.ok(elapsed >= 190, `waited ${elapsed} ms for the first server`);
-    assert.deepEqual(s.log.map((l) => l.replace(/^udp \d+ /, "")), [
-      `-> 127.0.0.1:${dead}`,
-      `-> 127.0.0.1:${port}`,
+    assert.deepEqual(s.sent.map((e) => `${e.kind} ${e.server}:${e.port}`), [
+      `udp 127.0.0.1:${dead}`,
+      `udp 127.0.0.1:${port}`,
     ]);
   },
 );
+
+dnsmasqTest("concurrent lookups share one transport driver", async ({ shim }) => {
+  const s = shim();
+  const names = ["web.test", "alias.test", "many.test", "nx.test", "txt.test"];
+  const results = await Promise.all(names.map((n) => s.resolve(n, RecordType.A)));
+  assert.deepEqual(results.map((r) => r.ok), [true, true, true, false, false]);
+  assert.equal(results[2].ok && results[2].answer.records.length, 60);
+});
+
+interopTest("dnsmasq: dig.ts prints +short lines and typed errors", {
+  programs: ["dnsmasq"],
+  root: true,
+}, async () => {
+  const dnsmasq = await startDnsmasq();
+  try {
+    const run = async (...args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--unstable-net",
+          new URL("../../net/dns/dig.ts", import.meta.url).pathname,
+          `@127.0.0.1:${dnsmasq.port}`,
+          ...args,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = (b: Uint8Array) => new TextDecoder().decode(b).trim();
+      return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+    };
+    assert.deepEqual(await run("alias.test"), {
+      code: 0,
+      stdout: "web.test.\n10.1.2.3",
+      stderr: "",
+    });
+    assert.deepEqual((await run("test", "--type", "MX")).stdout, "10 mail.test.");
+    const nx = await run("nx.test", "AAAA");
+    assert.equal(nx.code, 1);
+    assert.match(nx.stderr, /DnsNameNotFound: nx\.test\. AAAA/);
+  } finally {
+    await dnsmasq.stop();
+  }
+});
