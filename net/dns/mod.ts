@@ -22,3 +22,4 @@ export * from "./cache.ts";
 export * from "./hosts.ts";
 export * from "./resolver.ts";
 export * from "./format.ts";
+export * from "./deno_transport.ts";

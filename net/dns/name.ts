@@ -270,17 +270,23 @@ export class MessageWriter {
    */
   name(name: string, compress = true): void {
     const labels = nameToLabels(name);
+    // Suffix keys ("www.example.", "example.") built once from the end, lowercased.
+    const keys = new Array<string>(labels.length);
+    let suffix = "";
+    for (let i = labels.length - 1; i >= 0; i--) {
+      suffix = `${labelToText(labels[i]).toLowerCase()}.${suffix}`;
+      keys[i] = suffix;
+    }
     for (let i = 0; i < labels.length; i++) {
-      const suffix = labelsToName(labels.slice(i)).toLowerCase();
       if (compress) {
-        const target = this.#compression.get(suffix);
+        const target = this.#compression.get(keys[i]);
         if (target !== undefined) {
           this.u16(0xc000 | target);
           return;
         }
       }
-      if (this.#length <= MAX_POINTER_OFFSET && !this.#compression.has(suffix)) {
-        this.#compression.set(suffix, this.#length);
+      if (this.#length <= MAX_POINTER_OFFSET && !this.#compression.has(keys[i])) {
+        this.#compression.set(keys[i], this.#length);
       }
       this.u8(labels[i].length);
       this.bytes(labels[i]);

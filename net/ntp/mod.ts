@@ -16,3 +16,4 @@ export * from "./errors.ts";
 export * from "./timestamp.ts";
 export * from "./sntp.ts";
 export * from "./client.ts";
+export * from "./deno_transport.ts";
