@@ -136,7 +136,7 @@ export interface TransportOptions {
   onClose?: (error?: Error) => void;
   /** Key types to try first (e.g. those known_hosts lists for this host). */
   preferredHostKeyTypes?: string[];
-  /** Queued outgoing bytes above which `send` waits (default 1 MiB). */
+  /** Queued outgoing bytes above which `send` waits (default 4 MiB). */
   writeHighWaterMark?: number;
 }
 
@@ -246,7 +246,7 @@ export class Transport {
     this.#macList = a.mac ?? DEFAULT_MACS;
     this.#rekeyBytes = options.rekey?.bytes ?? 1 << 30;
     this.#rekeySeconds = options.rekey?.seconds ?? 3600;
-    this.#highWater = options.writeHighWaterMark ?? 1 << 20;
+    this.#highWater = options.writeHighWaterMark ?? 4 << 20;
     this.#firstKexDone.promise.catch(() => {});
   }
 
@@ -340,7 +340,7 @@ export class Transport {
     }
     this.#writeQueue.push(item);
     this.#queuedBytes += item.size;
-    if (this.#queuedBytes > 64 * this.#highWater) {
+    if (this.#queuedBytes > Math.max(16 << 20, 4 * this.#highWater)) {
       // Replies we owe a server that does not read (bounded memory).
       throw new ProtocolError("server is not reading: outgoing queue exceeds its limit");
     }

@@ -47,6 +47,60 @@ async function ours(cipher: string, mac?: string): Promise<number> {
   return N / 1e6 / seconds;
 }
 
+async function oursUpload(cipher: string, mac?: string): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const client = await connect(conn, {
+    username: SSH_TEST_USER,
+    host: "127.0.0.1",
+    port: server.port,
+    knownHosts: KnownHosts.parse(server.knownHosts),
+    auth: { privateKey: key },
+    algorithms: { cipher: [cipher], mac: mac ? [mac] : undefined },
+  });
+  const t0 = performance.now();
+  const proc = await client.exec("cat > /dev/null");
+  const w = proc.stdin.getWriter();
+  const chunk = new Uint8Array(256 * 1024);
+  for (let n = 0; n < N; n += chunk.length) {
+    await w.write(chunk.subarray(0, Math.min(chunk.length, N - n)));
+  }
+  await w.close();
+  await proc.exit;
+  const seconds = (performance.now() - t0) / 1000;
+  await client.close();
+  return N / 1e6 / seconds;
+}
+
+async function opensshUpload(cipher: string, mac?: string): Promise<number> {
+  const args = [
+    "-q",
+    "-i",
+    `${server.dir}/id`,
+    "-o",
+    `UserKnownHostsFile=${server.dir}/known_hosts`,
+    "-o",
+    "BatchMode=yes",
+    "-c",
+    cipher,
+    ...(mac ? ["-m", mac] : []),
+    "-p",
+    String(server.port),
+    `${SSH_TEST_USER}@127.0.0.1`,
+    "cat > /dev/null",
+  ];
+  const t0 = performance.now();
+  const child = new Deno.Command("ssh", { args, stdin: "piped", stdout: "null", stderr: "null" })
+    .spawn();
+  const w = child.stdin.getWriter();
+  const chunk = new Uint8Array(256 * 1024);
+  for (let n = 0; n < N; n += chunk.length) {
+    await w.write(chunk.subarray(0, Math.min(chunk.length, N - n)));
+  }
+  await w.close();
+  await child.status;
+  return N / 1e6 / ((performance.now() - t0) / 1000);
+}
+
 async function openssh(cipher: string, mac?: string): Promise<number> {
   const args = [
     "-q",
@@ -80,16 +134,17 @@ async function openssh(cipher: string, mac?: string): Promise<number> {
   return N / 1e6 / Math.max(0.001, total - login);
 }
 
-console.log(`exec head -c ${N} /dev/zero, MB/s (usernet | OpenSSH ssh)`);
+console.log(`MB/s of ${N} bytes; download: exec head -c N /dev/zero; upload: exec cat > /dev/null`);
+console.log(`${"".padEnd(46)} download usernet | ssh   upload usernet | ssh`);
 try {
   for (const [cipher, mac] of suites) {
     const a = await ours(cipher, mac);
     const b = await openssh(cipher, mac);
-    console.log(
-      `${(cipher + " " + (mac ?? "")).padEnd(46)} ${a.toFixed(0).padStart(5)} | ${
-        b.toFixed(0).padStart(5)
-      }`,
-    );
+    const c = await oursUpload(cipher, mac);
+    const d = await opensshUpload(cipher, mac);
+    const f = (x: number) => x.toFixed(0).padStart(5);
+    const name = (cipher + " " + (mac ?? "")).padEnd(46);
+    console.log(`${name}    ${f(a)} | ${f(b)}          ${f(c)} | ${f(d)}`);
   }
 } finally {
   await server.stop();
