@@ -59,9 +59,10 @@ export function sumWords(
  * ```
  */
 export function foldChecksum(sum: number): number {
-  // Fold 2^32-and-above first with float math (sum may exceed 32 bits), then 16-bit folds.
-  let s = (sum % 0x100000000) + Math.floor(sum / 0x100000000);
-  s = (s & 0xffff) + (s >>> 16);
+  // sum may be up to 2^53: two float folds bring it below 2^22 (a 32-bit fold would leave up
+  // to 2^32 + 2^21, and `>>>` would drop bit 32), then integer folds to 16 bits.
+  let s = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  s = (s % 0x10000) + Math.floor(s / 0x10000);
   s = (s & 0xffff) + (s >>> 16);
   s = (s & 0xffff) + (s >>> 16);
   return ~s & 0xffff;
