@@ -11,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { readPcap } from "../../drivers/pcap.ts";
-import { WireError } from "./errors.ts";
+import { WireError, wireError, type WireErrorReason } from "./errors.ts";
 import { ETHERNET_HEADER_LENGTH } from "./ethernet.ts";
 import { type Ipv4Packet, parseIpv4 } from "./ipv4.ts";
 
@@ -58,9 +58,10 @@ export function ok<T>(result: T | WireError): T {
 }
 
 /** Asserts a parse result is exactly the shared WireError for `layer`/`reason`. */
-export function fails(result: unknown, layer: string, reason: string): void {
-  assert.ok(result instanceof WireError, `expected ${layer}/${reason}, got a parse`);
-  assert.equal(`${result.layer}/${result.reason}`, `${layer}/${reason}`);
+export function fails(result: unknown, layer: string, reason: string, name = ""): void {
+  assert.ok(result instanceof WireError, `${name}: expected ${layer}/${reason}, got a parse`);
+  assert.equal(`${result.layer}/${result.reason}`, `${layer}/${reason}`, name);
+  assert.equal(result, wireError(layer, reason as WireErrorReason), `${name}: shared instance`);
 }
 
 /** The IPv4 packet inside an Ethernet frame, parsed with its checksum verified. */
