@@ -745,10 +745,9 @@ export class Resolver {
     }
     if (message.rcode === Rcode.NXDOMAIN) {
       // The NXDOMAIN is about the end of the chain (RFC 2308 §2.1).
+      // Only the missing target is cached: the alias itself exists, so an NXDOMAIN entry
+      // (which covers every type of its owner) would be wrong for it.
       this.#cache?.putNegative(current, lookup.type, "nxdomain", negativeTtl, now);
-      if (current !== lookup.name) {
-        this.#cache?.putNegative(lookup.name, lookup.type, "nodata", negativeTtl, now, current);
-      }
       this.#fail(lookup, new DnsNameNotFound(current, type));
       this.#finish(lookup);
       return;

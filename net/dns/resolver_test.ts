@@ -479,3 +479,20 @@ Deno.test("resolver: replayed dnsmasq answers (truncated 60-record set, then TCP
   const c = t.done();
   assert.ok(c.ok && c.answer.records.length === 60);
 });
+
+Deno.test("resolver: NXDOMAIN at the end of a CNAME chain caches the target, not the alias", () => {
+  const t = new ResolverTest();
+  t.resolve("alias.example");
+  t.reply(t.only(t.poll().datagrams), {
+    rcode: 3,
+    answers: [CNAME("alias.example.", "gone.example.")],
+    authorities: [SOA("example.", 300, 300)],
+  });
+  const c = t.done();
+  assert.ok(!c.ok && c.error instanceof DnsNameNotFound && c.error.query === "gone.example. A");
+  t.resolve("gone.example", 28);
+  const cached = t.only(t.poll().completions);
+  assert.ok(!cached.ok && cached.error instanceof DnsNameNotFound, "target cached for all types");
+  t.resolve("alias.example", 16);
+  assert.equal(t.poll().datagrams.length, 1, "the alias exists: other types still go out");
+});
