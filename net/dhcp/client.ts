@@ -278,6 +278,7 @@ export class DhcpClient {
   #probes: number[] = [];
   #events: DhcpClientEvent[] = [];
 
+  /** Creates a client in state INIT; nothing is sent before `start`. */
   constructor(options: DhcpClientOptions) {
     if (options.mac.length !== 6) {
       throw new DhcpConfigError(`a MAC address has 6 bytes, got ${options.mac.length}`);

@@ -16,9 +16,11 @@
  * ```
  */
 export class DhcpFormatError extends Error {
+  /** Always "DhcpFormatError". */
   override name = "DhcpFormatError";
   /** The option code at fault, when there is one. */
   readonly option: number | undefined;
+  /** Creates the error; the message says what went wrong and where. */
   constructor(message: string, option?: number) {
     super(message);
     this.option = option;
@@ -36,5 +38,6 @@ export class DhcpFormatError extends Error {
  * ```
  */
 export class DhcpConfigError extends Error {
+  /** Always "DhcpConfigError". */
   override name = "DhcpConfigError";
 }

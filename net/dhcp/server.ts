@@ -32,7 +32,16 @@ import { DhcpMessageType, DhcpOption, type DhcpOptions } from "./options.ts";
 /** Largest pool accepted: every table is bounded by the pool size. */
 export const MAX_POOL_SIZE = 65536;
 
-type Address = number | string;
+/**
+ * An IPv4 address as a 32-bit number or "a.b.c.d".
+ *
+ * @example
+ * ```ts
+ * import type { Address } from "./server.ts";
+ * const a: Address = "10.0.2.2";
+ * ```
+ */
+export type Address = number | string;
 const toAddress = (a: Address) => typeof a === "string" ? parseIpv4(a) : a >>> 0;
 
 /**
@@ -201,6 +210,7 @@ export class DhcpServer {
   /** address -> until when it is not handed out (declined). */
   readonly #declined = new Map<number, number>();
 
+  /** Creates a server; throws `DhcpConfigError` for an impossible pool or reservation. */
   constructor(options: DhcpServerOptions) {
     this.#server = toAddress(options.serverAddress);
     this.#mask = prefixLengthToMask(options.prefixLength);

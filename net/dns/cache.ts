@@ -80,6 +80,7 @@ export class DnsCache {
   readonly #maxTtl: number;
   readonly #maxNegativeTtl: number;
 
+  /** Creates an empty cache with the given bounds. */
   constructor(options: DnsCacheOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 1024;
     this.#maxNegativeEntries = options.maxNegativeEntries ?? 256;

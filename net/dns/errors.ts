@@ -22,9 +22,11 @@
  * ```
  */
 export class DnsFormatError extends Error {
+  /** Always "DnsFormatError". */
   override name = "DnsFormatError";
   /** Byte offset in the message where the problem was found (-1 when not known). */
   readonly offset: number;
+  /** Creates the error; the message says what went wrong and where. */
   constructor(message: string, offset = -1) {
     super(offset >= 0 ? `${message} (at byte ${offset})` : message);
     this.offset = offset;
@@ -43,6 +45,7 @@ export class DnsFormatError extends Error {
  * ```
  */
 export class DnsCompressionLoop extends DnsFormatError {
+  /** Always "DnsCompressionLoop". */
   override name = "DnsCompressionLoop";
 }
 
@@ -57,9 +60,11 @@ export class DnsCompressionLoop extends DnsFormatError {
  * ```
  */
 export class DnsResolveError extends Error {
+  /** Always "DnsResolveError". */
   override name = "DnsResolveError";
   /** The query, as "NAME TYPE". */
   readonly query: string;
+  /** Creates the error; the message says what went wrong and where. */
   constructor(name: string, type: string, detail: string) {
     super(`${name} ${type}: ${detail}`);
     this.query = `${name} ${type}`;
@@ -76,7 +81,9 @@ export class DnsResolveError extends Error {
  * ```
  */
 export class DnsNameNotFound extends DnsResolveError {
+  /** Always "DnsNameNotFound". */
   override name = "DnsNameNotFound";
+  /** Creates the error; the message says what went wrong and where. */
   constructor(name: string, type: string, detail = "no such name (NXDOMAIN)") {
     super(name, type, detail);
   }
@@ -93,7 +100,9 @@ export class DnsNameNotFound extends DnsResolveError {
  * ```
  */
 export class DnsNoData extends DnsResolveError {
+  /** Always "DnsNoData". */
   override name = "DnsNoData";
+  /** Creates the error; the message says what went wrong and where. */
   constructor(name: string, type: string, detail = "the name has no record of this type") {
     super(name, type, detail);
   }
@@ -109,6 +118,7 @@ export class DnsNoData extends DnsResolveError {
  * ```
  */
 export class DnsServerFailure extends DnsResolveError {
+  /** Always "DnsServerFailure". */
   override name = "DnsServerFailure";
 }
 
@@ -122,6 +132,7 @@ export class DnsServerFailure extends DnsResolveError {
  * ```
  */
 export class DnsRefused extends DnsResolveError {
+  /** Always "DnsRefused". */
   override name = "DnsRefused";
 }
 
@@ -135,6 +146,7 @@ export class DnsRefused extends DnsResolveError {
  * ```
  */
 export class DnsTimeout extends DnsResolveError {
+  /** Always "DnsTimeout". */
   override name = "DnsTimeout";
 }
 
@@ -149,5 +161,6 @@ export class DnsTimeout extends DnsResolveError {
  * ```
  */
 export class DnsBadQuery extends DnsResolveError {
+  /** Always "DnsBadQuery". */
   override name = "DnsBadQuery";
 }

@@ -283,6 +283,7 @@ export class Resolver {
   /** Diagnostic counters. */
   readonly stats: ResolverStats = { sent: 0, dropped: 0, cacheHits: 0 };
 
+  /** Creates an idle resolver; nothing is sent before `resolve`. */
   constructor(options: ResolverOptions) {
     this.#servers = options.servers.map((s) => {
       const spec = typeof s === "object" ? s : { address: s };

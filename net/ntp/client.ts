@@ -102,6 +102,7 @@ export class SntpClient {
   #reported = false;
   #lastError?: SntpBadReply | SntpUnsynchronized;
 
+  /** Creates an idle query; nothing is sent before `start`. */
   constructor(options: SntpClientOptions) {
     this.#server = typeof options.server === "string"
       ? parseIpv4(options.server)

@@ -15,6 +15,7 @@
  * ```
  */
 export class SntpBadReply extends Error {
+  /** Always "SntpBadReply". */
   override name = "SntpBadReply";
 }
 
@@ -30,9 +31,11 @@ export class SntpBadReply extends Error {
  * ```
  */
 export class SntpKissOfDeath extends Error {
+  /** Always "SntpKissOfDeath". */
   override name = "SntpKissOfDeath";
   /** The kiss code from the reference identifier. */
   readonly code: string;
+  /** Creates the error; the message says what went wrong and where. */
   constructor(code: string) {
     super(`server sent kiss-o'-death "${code}"`);
     this.code = code;
@@ -49,6 +52,7 @@ export class SntpKissOfDeath extends Error {
  * ```
  */
 export class SntpUnsynchronized extends Error {
+  /** Always "SntpUnsynchronized". */
   override name = "SntpUnsynchronized";
 }
 
@@ -62,5 +66,6 @@ export class SntpUnsynchronized extends Error {
  * ```
  */
 export class SntpTimeout extends Error {
+  /** Always "SntpTimeout". */
   override name = "SntpTimeout";
 }
