@@ -175,6 +175,25 @@ export class GuestExited extends Error {
   }
 }
 
+/**
+ * The guest's network socket is not there. QEMU 7.2 connects a client netdev once, without
+ * retry, and on failure runs the guest silently without network: so this is checked up front.
+ */
+export class GuestNetdevError extends Error {
+  /**
+   * @example
+   * ```ts
+   * import { GuestNetdevError } from "./_guest.ts";
+   * const e = new GuestNetdevError("no listening socket at /tmp/x.sock");
+   * console.assert(e.name === "GuestNetdevError");
+   * ```
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "GuestNetdevError";
+  }
+}
+
 /** The virtio-net modules, in load order (each depends only on earlier ones). */
 export const GUEST_MODULES: readonly string[] = [
   "virtio_ring",
@@ -788,10 +807,27 @@ function netdevArgument(netdev: GuestNetdev): string {
   return "user,id=n0,restrict=on";
 }
 
+/** Refuses a unix stream path nobody listens on (QEMU would run the guest unplugged). */
+function checkNetdev(netdev: GuestNetdev): void {
+  if (!("unixPath" in netdev)) return;
+  let isSocket = false;
+  try {
+    isSocket = Deno.lstatSync(netdev.unixPath).isSocket === true;
+  } catch { /* missing */ }
+  if (!isSocket) {
+    throw new GuestNetdevError(
+      `no listening socket at ${netdev.unixPath}: listen before bootGuest(), QEMU connects once ` +
+        `and otherwise runs the guest without network`,
+    );
+  }
+}
+
 /**
  * Starts a guest. It boots in about 2 s under software emulation, configures its network, runs
  * `options.script` and powers off. For `unixPath` and `tcp` netdevs the caller's listener must be
- * up before this is called: QEMU connects once and does not retry.
+ * up before this is called: QEMU connects once and does not retry, and if that fails it runs the
+ * guest without network and says nothing. A missing unix socket throws
+ * {@linkcode GuestNetdevError}; for `tcp` only the caller's accept() tells.
  *
  * @example
  * ```ts ignore
@@ -820,6 +856,7 @@ export function bootGuest(options: BootGuestOptions): Guest {
   initrd.set(extra, padded);
   const dir = Deno.makeTempDirSync({ prefix: "usernet-guest-" });
   Deno.writeFileSync(`${dir}/initrd`, initrd);
+  checkNetdev(options.netdev);
   const mac = options.mac ?? GUEST_MAC;
   if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) throw new TypeError(`bad MAC ${mac}`);
   const args = [
