@@ -253,18 +253,29 @@ function writeUint32(bytes: Uint8Array, i: number, value: number): void {
  * ```
  */
 export function tcpOptionsLength(options: TcpOptions): number {
+  // Mirrors writeTcpOptions' layout: each option NOP-padded to 32 bits as Linux does.
   let n = 0;
   if (options.maxSegmentSize !== undefined) n += 4;
-  if (options.windowScale !== undefined) n += 3;
-  if (options.sackPermitted) n += 2;
-  if (options.timestamp) n += 10;
-  if (options.sackBlocks?.length) n += 2 + 8 * options.sackBlocks.length;
-  return (n + 3) & ~3;
+  if (options.timestamp) n += 12; // NOP NOP TS, or SACK_PERM TS
+  else if (options.sackPermitted) n += 4; // NOP NOP SACK_PERM
+  if (options.windowScale !== undefined) n += 4;
+  const blocks = sackBlocksThatFit(n, options.sackBlocks?.length ?? 0);
+  if (blocks) n += 4 + 8 * blocks;
+  return n;
+}
+
+/** Bytes of option space in a TCP header (data offset 15). */
+const MAX_OPTIONS_LENGTH = 40;
+
+/** SACK blocks that fit after `used` option bytes (RFC 2018 §3: 3 beside timestamps). */
+function sackBlocksThatFit(used: number, wanted: number): number {
+  return Math.max(0, Math.min(wanted, Math.floor((MAX_OPTIONS_LENGTH - used - 4) / 8)));
 }
 
 /**
  * Writes options at `offset`, NOP-aligned the way Linux lays them out, and pads to a multiple of
- * four; returns the bytes written.
+ * four; returns the bytes written. SACK blocks that would not fit in the 40-byte option space
+ * are left out (RFC 2018 §3: at most 3 beside timestamps).
  *
  * @example
  * ```ts
@@ -312,12 +323,15 @@ export function writeTcpOptions(buffer: Uint8Array, offset: number, options: Tcp
     buffer[i++] = 3;
     buffer[i++] = options.windowScale;
   }
-  if (options.sackBlocks?.length) {
+  // Blocks beyond the 40-byte option space are left out (the first ones matter most).
+  const blocks = sackBlocksThatFit(i - offset, options.sackBlocks?.length ?? 0);
+  if (blocks) {
     buffer[i++] = OPTION_NOP;
     buffer[i++] = OPTION_NOP;
     buffer[i++] = OPTION_SACK;
-    buffer[i++] = 2 + 8 * options.sackBlocks.length;
-    for (const [left, right] of options.sackBlocks) {
+    buffer[i++] = 2 + 8 * blocks;
+    for (let b = 0; b < blocks; b++) {
+      const [left, right] = options.sackBlocks![b];
       writeUint32(buffer, i, left);
       writeUint32(buffer, i + 4, right);
       i += 8;
