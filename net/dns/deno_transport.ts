@@ -1,7 +1,7 @@
 /**
- * Runs a {@link Resolver} over the host's own sockets (Deno.listenDatagram per UDP attempt,
- * Deno.connect for the TCP fallback). This is the thin I/O layer for tools and tests on the
- * host network; inside usernet the stack drives the same core over its own UDP and TCP.
+ * Runs a {@link Resolver} over real sockets: a new UDP socket per attempt (so a fresh random
+ * source port), a TCP connection for the fallback. By default the host's (Deno.listenDatagram,
+ * Deno.connect); any provider of the same shape works, such as the usernet stack.
  *
  * Needs `--allow-net` and `--unstable-net` (or `"unstable": ["net"]` in deno.json).
  *
@@ -11,6 +11,37 @@
 import type { DnsCompletion, Resolver } from "./resolver.ts";
 
 const dotted = (a: number) => `${a >>> 24}.${(a >> 16) & 255}.${(a >> 8) & 255}.${a & 255}`;
+
+/**
+ * The socket calls this layer makes, shaped like `Deno`'s; the usernet stack has the same shape,
+ * so `{ net: stack }` runs the resolver over usernet instead of the host.
+ *
+ * @example
+ * ```ts
+ * import type { DnsSocketProvider } from "./deno_transport.ts";
+ * const host: DnsSocketProvider = Deno;
+ * ```
+ */
+export interface DnsSocketProvider {
+  /** Binds a UDP socket (port 0: an ephemeral port). */
+  listenDatagram(options: { hostname: string; port: number; transport: "udp" }): {
+    receive(): Promise<[Uint8Array, unknown]>;
+    send(
+      data: Uint8Array,
+      to: { hostname: string; port: number; transport: "udp" },
+    ): Promise<number>;
+    close(): void;
+  };
+  /** Opens a TCP connection. */
+  connect(options: { hostname: string; port: number }): Promise<{
+    read(p: Uint8Array): Promise<number | null>;
+    write(p: Uint8Array): Promise<number>;
+    close(): void;
+  }>;
+}
+
+type Datagram = ReturnType<DnsSocketProvider["listenDatagram"]>;
+type Stream = Awaited<ReturnType<DnsSocketProvider["connect"]>>;
 
 /**
  * A transport event, for logs and tests.
@@ -45,8 +76,8 @@ export interface DenoTransportEvent {
  * ```
  */
 export class DenoDnsTransport {
-  readonly #udp = new Map<number, Deno.DatagramConn>();
-  readonly #tcp = new Map<number, Deno.TcpConn>();
+  readonly #udp = new Map<number, Datagram>();
+  readonly #tcp = new Map<number, Stream>();
   readonly #waiters = new Map<number, (c: DnsCompletion) => void>();
   readonly #tasks = new Set<Promise<void>>();
   #wake: () => void = () => {};
@@ -54,22 +85,32 @@ export class DenoDnsTransport {
   /** Every query sent, in order. */
   readonly sent: DenoTransportEvent[] = [];
 
-  /** `clock` gives the core its `now` (ms); default `performance.now`. */
+  /** The core's clock (ms). */
+  readonly clock: () => number;
+  readonly #net: DnsSocketProvider;
+
+  /**
+   * `clock` gives the core its `now` (default `performance.now`); `net` provides the sockets
+   * (default `Deno`, the host network).
+   */
   constructor(
     readonly resolver: Resolver,
-    readonly clock: () => number = () => performance.now(),
-  ) {}
+    options: { clock?: () => number; net?: DnsSocketProvider } = {},
+  ) {
+    this.clock = options.clock ?? (() => performance.now());
+    this.#net = options.net ?? Deno;
+  }
 
   #track(task: Promise<void>) {
     this.#tasks.add(task);
     task.finally(() => this.#tasks.delete(task));
   }
 
-  async #readUdp(transport: number, socket: Deno.DatagramConn) {
+  async #readUdp(transport: number, socket: Datagram) {
     try {
       for (;;) {
         const [bytes, addr] = await socket.receive();
-        const { hostname, port } = addr as Deno.NetAddr;
+        const { hostname, port } = addr as { hostname: string; port: number };
         this.resolver.receive(transport, hostname, port, bytes, this.clock());
         this.#wake();
       }
@@ -78,7 +119,7 @@ export class DenoDnsTransport {
 
   async #runTcp(transport: number, server: number, port: number, payload: Uint8Array) {
     try {
-      const conn = await Deno.connect({ hostname: dotted(server), port });
+      const conn = await this.#net.connect({ hostname: dotted(server), port });
       this.#tcp.set(transport, conn);
       let written = 0;
       while (written < payload.length) written += await conn.write(payload.subarray(written));
@@ -136,7 +177,7 @@ export class DenoDnsTransport {
     }
     for (const t of out.closed) this.#close(t);
     for (const d of out.datagrams) {
-      const socket = Deno.listenDatagram({ hostname: "0.0.0.0", port: 0, transport: "udp" });
+      const socket = this.#net.listenDatagram({ hostname: "0.0.0.0", port: 0, transport: "udp" });
       this.#udp.set(d.transport, socket);
       this.#track(this.#readUdp(d.transport, socket));
       this.sent.push({

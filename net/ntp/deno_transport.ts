@@ -1,7 +1,7 @@
 /**
- * Runs an {@link SntpClient} over a host UDP socket (Deno.listenDatagram), with `Date.now()`
- * as the local clock. The thin I/O layer for tools and tests on the host network; inside
- * usernet the stack drives the same core over its own UDP.
+ * Runs an {@link SntpClient} over a UDP socket, with `Date.now()` as the local clock. By default
+ * the host's socket (Deno.listenDatagram); any provider of the same shape works, such as the
+ * usernet stack.
  *
  * Needs `--allow-net` and `--unstable-net` (or `"unstable": ["net"]` in deno.json).
  *
@@ -9,6 +9,27 @@
  */
 
 import { SntpClient, type SntpClientOptions, type SntpOutcome } from "./client.ts";
+
+/**
+ * The socket call this layer makes, shaped like `Deno`'s (the usernet stack has the same shape).
+ *
+ * @example
+ * ```ts
+ * import type { SntpSocketProvider } from "./deno_transport.ts";
+ * const host: SntpSocketProvider = Deno;
+ * ```
+ */
+export interface SntpSocketProvider {
+  /** Binds a UDP socket (port 0: an ephemeral port). */
+  listenDatagram(options: { hostname: string; port: number; transport: "udp" }): {
+    receive(): Promise<[Uint8Array, unknown]>;
+    send(
+      data: Uint8Array,
+      to: { hostname: string; port: number; transport: "udp" },
+    ): Promise<number>;
+    close(): void;
+  };
+}
 
 const dotted = (a: number) => `${a >>> 24}.${(a >> 16) & 255}.${(a >> 8) & 255}.${a & 255}`;
 
@@ -24,15 +45,20 @@ const dotted = (a: number) => `${a >>> 24}.${(a >> 16) & 255}.${(a >> 8) & 255}.
  */
 export async function sntpQuery(
   options: SntpClientOptions,
-  clock: () => number = Date.now,
+  io: { clock?: () => number; net?: SntpSocketProvider } = {},
 ): Promise<SntpOutcome> {
+  const clock = io.clock ?? Date.now;
   const client = new SntpClient({
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     ...options,
   });
-  const socket = Deno.listenDatagram({ hostname: "0.0.0.0", port: 0, transport: "udp" });
+  const socket = (io.net ?? Deno).listenDatagram({
+    hostname: "0.0.0.0",
+    port: 0,
+    transport: "udp",
+  });
   // One receive in flight at a time, kept across timer wake-ups.
-  let pending: Promise<[Uint8Array, Deno.Addr] | null> | undefined;
+  let pending: Promise<[Uint8Array, unknown] | null> | undefined;
   try {
     client.start(clock());
     for (;;) {
@@ -59,7 +85,7 @@ export async function sntpQuery(
       pending = undefined;
       if (received) {
         const [bytes, addr] = received;
-        const { hostname, port } = addr as Deno.NetAddr;
+        const { hostname, port } = addr as { hostname: string; port: number };
         client.receive(hostname, port, bytes, clock());
       }
     }
