@@ -207,6 +207,8 @@ export class DhcpServer {
   readonly #byAddress = new Map<number, DhcpServerLease>();
   /** client key -> address. */
   readonly #byClient = new Map<string, number>();
+  /** Lowest pool address that may never have been leased. */
+  #unusedCursor: number;
   /** address -> until when it is not handed out (declined). */
   readonly #declined = new Map<number, number>();
 
@@ -217,6 +219,7 @@ export class DhcpServer {
     this.#network = (this.#server & this.#mask) >>> 0;
     this.#poolStart = toAddress(options.poolStart);
     this.#poolEnd = toAddress(options.poolEnd);
+    this.#unusedCursor = this.#poolStart;
     if (this.#poolEnd < this.#poolStart) {
       throw new DhcpConfigError(
         `pool ${formatIpv4(this.#poolStart)}-${formatIpv4(this.#poolEnd)} is empty`,
@@ -323,8 +326,16 @@ export class DhcpServer {
     ) {
       return requested;
     }
-    // Never-used addresses first, so expired clients can get theirs back; then the longest
-    // expired lease.
+    // Never-used addresses first, so expired clients can get theirs back. A cursor makes this
+    // O(1) amortized: every address below it has had a lease record at some point.
+    for (; this.#unusedCursor <= this.#poolEnd; this.#unusedCursor++) {
+      const a = this.#unusedCursor;
+      if (this.#byAddress.has(a) || this.#reservedAddresses.has(a)) continue;
+      if (!this.#isFreeFor(a, client, m.chaddr, now)) continue;
+      return a;
+    }
+    // The pool has been through once: an address without a record (freed by a DECLINE or a
+    // move), else the longest-expired lease. O(pool), only when the pool is nearly full.
     let oldest: DhcpServerLease | undefined;
     for (let a = this.#poolStart; a <= this.#poolEnd; a++) {
       if (!this.#isFreeFor(a, client, m.chaddr, now)) continue;
