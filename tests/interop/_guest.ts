@@ -25,6 +25,18 @@
  * line, and `check KEY CMD ARGS...` runs a command and records its exit status as result KEY.
  * Every busybox applet is on PATH (ping, nc, wget, httpd, udhcpc, nslookup, sha256sum, dd, ...).
  *
+ * Things to know when writing tests with it:
+ * - Listen before {@linkcode bootGuest}: QEMU 7.2 connects a client netdev once and, if that
+ *   fails, runs the guest unplugged without a word (a missing unix socket is caught up front).
+ * - Under TCG the guest is slow: ~2.4 s to its first frame, and TCP from the guest reached
+ *   ~57 Mbit/s through slirp here. Keep transfers to a few MB.
+ * - busybox `nc` half-closes after its stdin ends and then waits for the peer to close: close
+ *   your side when you have read everything, or the script never ends.
+ * - With IPv6 on (the default) the guest also sends router solicitations, MLD reports and DAD
+ *   probes; pass `ipv6: false` for a quieter wire.
+ * - Frames on a stream netdev are each a 4-byte big-endian length then the Ethernet frame; on
+ *   a dgram netdev one per datagram. The card offers no offloads there: frames fit the MTU.
+ *
  * @example Boot a guest that pings the gateway through a stream socket you listen on
  * ```ts ignore
  * import { bootGuest, ensureGuest } from "./_guest.ts";
@@ -130,6 +142,8 @@ export interface GuestExit {
 /** The guest image could not be built; the message says what to install or fix. */
 export class GuestBuildError extends Error {
   /**
+   * Creates the error; the message should say what to do about it.
+   *
    * @example
    * ```ts
    * import { GuestBuildError } from "./_guest.ts";
@@ -146,6 +160,8 @@ export class GuestBuildError extends Error {
 /** A guest did not print what was awaited before the deadline. The message holds the console. */
 export class GuestTimeout extends Error {
   /**
+   * Creates the error; the message should say what to do about it.
+   *
    * @example
    * ```ts
    * import { GuestTimeout } from "./_guest.ts";
@@ -162,6 +178,8 @@ export class GuestTimeout extends Error {
 /** QEMU ended before the guest printed what was awaited. The message holds QEMU's stderr. */
 export class GuestExited extends Error {
   /**
+   * Creates the error; the message should say what to do about it.
+   *
    * @example
    * ```ts
    * import { GuestExited } from "./_guest.ts";
@@ -181,6 +199,8 @@ export class GuestExited extends Error {
  */
 export class GuestNetdevError extends Error {
   /**
+   * Creates the error; the message should say what to do about it.
+   *
    * @example
    * ```ts
    * import { GuestNetdevError } from "./_guest.ts";
@@ -898,6 +918,9 @@ export class Guest {
   readonly exited: Promise<GuestExit>;
 
   /**
+   * Spawns QEMU with ready-made arguments; `dir` (the per-boot initrd's folder) is removed when
+   * QEMU ends.
+   *
    * @example
    * ```ts ignore
    * // Use bootGuest(), which builds the per-boot initramfs and the arguments.
