@@ -7,13 +7,16 @@
 import type { Nic } from "../drivers/nic.ts";
 import { formatIpv4Address, formatMac, parseIpv4Address } from "./wire/address.ts";
 import { ICMP_DESTINATION_UNREACHABLE, UnreachableCode } from "./wire/icmpv4.ts";
-import { type Ipv4Packet, PROTOCOL_ICMP, PROTOCOL_UDP } from "./wire/ipv4.ts";
+import { type Ipv4Packet, PROTOCOL_ICMP, PROTOCOL_TCP, PROTOCOL_UDP } from "./wire/ipv4.ts";
 import { Closed, InvalidArgument, type NetError } from "./errors.ts";
 import { type InterfaceOptions, type Ipv4Config, NetworkInterface } from "./interface.ts";
 import { IcmpLayer, type PingOptions, type PingReply } from "./icmp.ts";
 import { type StackStats, StatsCounters } from "./stats.ts";
 import { type ListenDatagramOptions, UdpLayer, type UdpSocket } from "./udp.ts";
 import type { StackInternals } from "./_internals.ts";
+import { type TcpConnectOptions, TcpLayer, type TcpListenOptions } from "./tcp/layer.ts";
+import type { TcpConn, TcpListener } from "./tcp/conn.ts";
+import type { TcpConfig } from "./tcp/config.ts";
 
 /** Options of {@linkcode Stack}. */
 /** Options of {@linkcode Stack}: the NIC, addressing and interface tunables. */
@@ -28,6 +31,8 @@ export interface StackOptions extends InterfaceOptions {
   clock?: () => number;
   /** ICMP error messages per second (default 100). */
   icmpErrorsPerSecond?: number;
+  /** Default TCP settings for every connection (buffer sizes, congestion control, ...). */
+  tcp?: Partial<TcpConfig>;
 }
 
 /** The stack's IPv4 configuration as text. */
@@ -87,6 +92,7 @@ export class Stack {
   readonly #stats = new StatsCounters();
   readonly #icmp: IcmpLayer;
   readonly #udp: UdpLayer;
+  readonly #tcp: TcpLayer;
   readonly #clock: () => number;
   readonly #internals: StackInternals;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -95,7 +101,7 @@ export class Stack {
   #closed = false;
   readonly #loopDone: Promise<void>;
   /** Extra timed protocol layers (TCP, DHCP, DNS) registered by the stack's owners. */
-  readonly #timed = new Set<{ poll(now: number): void; nextDeadline(): number }>();
+  readonly #timed: Set<{ poll(now: number): void; nextDeadline(): number }> = new Set();
 
   /** Brings a stack up on `options.nic` and starts its event loop. */
   constructor(options: StackOptions) {
@@ -118,6 +124,9 @@ export class Stack {
     };
     this.#icmp = new IcmpLayer(this.#internals, options.icmpErrorsPerSecond);
     this.#udp = new UdpLayer(this.#internals);
+    this.#tcp = new TcpLayer(this.#internals, options.tcp);
+    this.#iface.handlers.set(PROTOCOL_TCP, (p, now) => this.#tcp.input(p, now));
+    this.#timed.add(this.#tcp);
     this.#iface.handlers.set(PROTOCOL_ICMP, (p, now) => this.#icmp.input(p, now));
     this.#iface.handlers.set(PROTOCOL_UDP, (p, now) => this.#udp.input(p, now));
     this.#iface.onUnknownProtocol = (p, now) => {
@@ -129,6 +138,8 @@ export class Stack {
       if (report.protocol === PROTOCOL_UDP) {
         const localPort = (report.transportHeader[0] << 8) | report.transportHeader[1];
         this.#udp.error(localPort, report.error);
+      } else if (report.protocol === PROTOCOL_TCP) {
+        this.#tcp.icmpError(report);
       }
       for (const l of this.#icmpErrorListeners) l(report);
     };
@@ -220,6 +231,38 @@ export class Stack {
     return this.#udp.bind(options);
   }
 
+  /**
+   * Opens a TCP connection; resolves once established. Shaped like `Deno.connect`.
+   *
+   * @example
+   * ```ts ignore
+   * const conn = await stack.connect({ hostname: "10.0.2.2", port: 22 });
+   * ```
+   */
+  connect(options: TcpConnectOptions): Promise<TcpConn> {
+    this.#assertOpen();
+    return this.#tcp.connect(options);
+  }
+
+  /**
+   * Listens for TCP connections. Shaped like `Deno.listen`.
+   *
+   * @example
+   * ```ts ignore
+   * const listener = stack.listen({ port: 8080 });
+   * const conn = await listener.accept();
+   * ```
+   */
+  listen(options: TcpListenOptions): TcpListener {
+    this.#assertOpen();
+    return this.#tcp.listen(options);
+  }
+
+  /** TCP connections and their states (like `ss -t`). */
+  tcpConnections(): { local: string; remote: string; state: string }[] {
+    return this.#tcp.connections();
+  }
+
   /** A snapshot of the stack's counters. */
   stats(): StackStats {
     return this.#stats.snapshot();
@@ -300,6 +343,7 @@ export class Stack {
     // frame: Ethernet(14) + IPv4(20) + transport.
     const protocol = frame[23];
     if (protocol === PROTOCOL_ICMP) this.#icmp.unreachable(frame, error);
+    else if (protocol === PROTOCOL_TCP) this.#tcp.unreachable(frame, error);
     else if (protocol === PROTOCOL_UDP && frame.length >= 36) {
       this.#udp.error((frame[34] << 8) | frame[35], error);
     }
