@@ -104,7 +104,9 @@ export class Ipv4Reassembler {
       return undefined;
     }
     if (!more) {
-      if (p.totalLength >= 0 && p.totalLength !== end) {
+      const received = p.ranges.length ? p.ranges[p.ranges.length - 1].end : 0;
+      if ((p.totalLength >= 0 && p.totalLength !== end) || received > end) {
+        // Two different ends, or data already received past this end.
         this.#discard(p, "overlap");
         return undefined;
       }
@@ -140,6 +142,11 @@ export class Ipv4Reassembler {
     }
     if (covered !== p.totalLength) return undefined;
     const headerLength = p.header.length;
+    if (headerLength + p.totalLength > 65535) {
+      // Options in the first fragment's header push the datagram past IPv4's limit.
+      this.#discard(p, "too-big");
+      return undefined;
+    }
     const packet = new Uint8Array(headerLength + p.totalLength);
     packet.set(p.header, 0);
     for (const r of p.ranges) packet.set(r.data, headerLength + r.start);
