@@ -7,7 +7,7 @@
  * @module
  */
 
-import { DEFAULT_CHUNK, DEFAULT_REQUESTS, FX, FXP } from "./_protocol.ts";
+import { DEFAULT_REQUESTS, FX, FXP } from "./_protocol.ts";
 import { BadMessage, FileChanged, SftpError, statusError } from "./errors.ts";
 import type { SftpReply, SftpSession } from "./session.ts";
 
@@ -50,7 +50,7 @@ export async function download(
   sink: ByteSink,
   options: PipelineOptions & { start?: number; sizeHint?: number } = {},
 ): Promise<number> {
-  const chunk = options.chunkSize ?? Math.max(DEFAULT_CHUNK, session.limits.maxReadLength);
+  const chunk = options.chunkSize ?? session.limits.maxReadLength;
   const maxRequests = options.maxRequests ?? DEFAULT_REQUESTS;
   const maxAhead = chunk * maxRequests;
   const start = options.start ?? 0;
@@ -132,9 +132,10 @@ export async function download(
     }
   };
 
+  // After an error no more reads are sent, but what arrived in order before the failure is
+  // still written: the partial copy is then an exact prefix, ready for a resume.
   try {
     for (;;) {
-      if (error) break;
       issueMore();
       const segment = segments.get(written);
       if (segment) {
@@ -144,7 +145,8 @@ export async function download(
         options.onBytes?.(written - start);
         continue;
       }
-      if (inFlight === 0 && retries.length === 0) {
+      if (inFlight === 0 && (retries.length === 0 || error)) {
+        if (error) break;
         if (eof !== undefined && written === eof) break;
         throw new SftpError(`get ${path}: transfer stalled at ${written}`, -1, path);
       }
@@ -174,7 +176,7 @@ export async function upload(
   source: ByteSource,
   options: PipelineOptions & { start?: number } = {},
 ): Promise<number> {
-  const chunk = options.chunkSize ?? Math.max(DEFAULT_CHUNK, session.limits.maxWriteLength);
+  const chunk = options.chunkSize ?? session.limits.maxWriteLength;
   const maxRequests = options.maxRequests ?? DEFAULT_REQUESTS;
   const start = options.start ?? 0;
   // uint32 length, byte type, uint32 id, string handle, uint64 offset, uint32 data length.
