@@ -180,6 +180,17 @@ export class TcpControlBlock {
   orphaned = false;
   #lastReceiveAt = 0;
 
+  /** Tail loss probe deadline (RFC 8985 §7). */
+  #probeAt = Infinity;
+  #probeOutstanding = false;
+  /** Window before the current recovery, for undo (RFC 3522). */
+  #undo: { cwnd: number; ssthresh: number; tsval: number; una: number } | undefined;
+  /** Counters for diagnostics. */
+  retransmitTimeouts = 0;
+  fastRetransmits = 0;
+  spuriousRetransmits = 0;
+  tailLossProbes = 0;
+
   #output: OutgoingSegment[] = [];
   /** Set when something the user waits on may have changed (readable, writable, state). */
   changed = false;
@@ -405,6 +416,7 @@ export class TcpControlBlock {
   nextDeadline(): number {
     return Math.min(
       this.#retransmitAt,
+      this.#probeAt,
       this.#delayedAckAt,
       this.#persistAt,
       this.#keepAliveAt,
@@ -888,9 +900,23 @@ export class TcpControlBlock {
     this.#retransmitCount = 0;
     this.rtt.backoff = 0;
 
-    if (this.inRecovery) {
+    const undo = this.#undo;
+    const echo = seg.options.timestamp?.echoReply;
+    if (
+      this.inRecovery && undo && echo !== undefined && echo !== 0 && seqLt(echo, undo.tsval) &&
+      seqGt(ack, undo.una)
+    ) {
+      // The ACK echoes a timestamp older than our retransmission: the original arrived, the
+      // retransmission was spurious (reordering, not loss). Restore the window (RFC 3522).
+      this.inRecovery = false;
+      this.cc.cwnd = Math.max(this.cc.cwnd, undo.cwnd);
+      this.cc.ssthresh = undo.ssthresh;
+      this.#undo = undefined;
+      this.spuriousRetransmits++;
+    } else if (this.inRecovery) {
       if (seqGe(ack, this.#recoveryPoint)) {
         this.inRecovery = false;
+        this.#undo = undefined;
         this.cc.onRecoveryExit();
       } else if (!this.sackEnabled) {
         // NewReno partial ACK (RFC 6582 §3.2 step 5): retransmit the next hole, deflate.
@@ -903,12 +929,15 @@ export class TcpControlBlock {
     }
     this.#dupAcks = 0;
     // Restart or stop the retransmission timer (RFC 6298 §5.2–5.3).
+    this.#probeOutstanding = false;
     if (this.sndUna === this.sndMax) {
       this.#retransmitAt = Infinity;
       this.#unackedSince = Infinity;
+      this.#probeAt = Infinity;
     } else {
       this.#retransmitAt = now + this.rtt.rto;
       this.#unackedSince = now;
+      this.#armProbe(now);
     }
   }
 
@@ -943,12 +972,23 @@ export class TcpControlBlock {
       if (!this.sackEnabled) this.cc.cwnd += mss; // NewReno inflation (RFC 6582 step 4)
       return;
     }
-    const sackLoss = this.sackEnabled && this.#sackedBytes() >= DUP_THRESHOLD * mss;
+    const sackLoss = this.sackEnabled && this.#scoreboard.length > 0 && this.#isLost(this.sndUna);
     if (this.#dupAcks >= DUP_THRESHOLD || sackLoss) {
       // Fast retransmit (RFC 5681 §3.2, RFC 6675 §5).
       const flight = seqDiff(this.sndUna, this.sndMax);
       this.inRecovery = true;
       this.#recoveryPoint = this.sndMax;
+      // Remember the window so a spurious retransmission can be undone (Eifel, RFC 3522).
+      this.#undo = this.timestampsEnabled
+        ? {
+          cwnd: this.cc.cwnd,
+          ssthresh: this.cc.ssthresh,
+          tsval: this.#tsNow(now),
+          una: this.sndUna,
+        }
+        : undefined;
+      this.#probeAt = Infinity;
+      this.fastRetransmits++;
       this.cc.onCongestion(flight, now);
       if (!this.sackEnabled) this.cc.cwnd = this.cc.ssthresh + DUP_THRESHOLD * mss;
       this.#highRetransmitted = this.sndUna;
@@ -1012,31 +1052,54 @@ export class TcpControlBlock {
     return last?.[1];
   }
 
-  /** RFC 6675 pipe: bytes believed to be in the network. */
-  #pipe(): number {
-    const outstanding = seqDiff(this.sndUna, this.sndMax);
-    const sacked = this.#sackedBytes();
-    const high = this.#highestSacked();
-    if (!this.inRecovery || high === undefined) return outstanding - sacked;
-    // Holes below the highest SACK are deemed lost; count back the ones retransmitted.
-    const holes = seqDiff(this.sndUna, high) - sacked;
-    let retransmitted = 0;
-    if (seqGt(this.#highRetransmitted, this.sndUna)) {
-      const upTo = seqMin(this.#highRetransmitted, high);
-      let s = this.sndUna;
-      while (seqLt(s, upTo)) {
-        const sackedEnd = this.#sackedUntil(s);
-        if (sackedEnd !== undefined) {
-          s = sackedEnd;
-          continue;
-        }
-        const next = this.#nextSackedStart(s) ?? upTo;
-        const end = seqMin(next, upTo);
-        retransmitted += seqDiff(s, end);
-        s = end;
+  /**
+   * RFC 6675 IsLost for every octet of a hole starting at `seq`: DupThresh SACKed blocks above
+   * it, or more than (DupThresh − 1) × SMSS SACKed bytes above it.
+   */
+  #isLost(seq: number): boolean {
+    let blocks = 0;
+    let bytes = 0;
+    for (const [l, r] of this.#scoreboard) {
+      if (seqGe(l, seq)) {
+        blocks++;
+        bytes += seqDiff(l, r);
       }
     }
-    return Math.max(0, outstanding - sacked - holes + retransmitted);
+    return blocks >= DUP_THRESHOLD || bytes > (DUP_THRESHOLD - 1) * this.#payloadMss();
+  }
+
+  /** The unSACKed ranges between sndUna and the highest SACKed byte: [start, end). */
+  #holes(): [number, number][] {
+    const holes: [number, number][] = [];
+    let s = this.sndUna;
+    for (const [l, r] of this.#scoreboard) {
+      if (seqLt(s, l)) holes.push([s, l]);
+      s = seqMax(s, r);
+    }
+    return holes;
+  }
+
+  /** Bytes of [start, end) at or below HighRxt, i.e. retransmitted in this recovery. */
+  #retransmittedIn(start: number, end: number): number {
+    if (!seqGt(this.#highRetransmitted, start)) return 0;
+    return seqDiff(start, seqMin(end, this.#highRetransmitted));
+  }
+
+  /** RFC 6675 SetPipe: bytes believed to be in the network. */
+  #pipe(): number {
+    const high = this.#highestSacked();
+    if (high === undefined) {
+      return seqDiff(this.sndUna, this.sndMax) + (this.inRecovery ? 0 : 0);
+    }
+    let pipe = 0;
+    for (const [start, end] of this.#holes()) {
+      const length = seqDiff(start, end);
+      const retransmitted = this.#retransmittedIn(start, end);
+      pipe += (this.#isLost(start) ? 0 : length) + retransmitted;
+    }
+    // Above the highest SACK nothing is deemed lost.
+    pipe += Math.max(0, seqDiff(high, this.sndMax));
+    return pipe;
   }
 
   /** Bytes of data (and FIN) from `seq` to the end of what we have to send. */
@@ -1144,10 +1207,11 @@ export class TcpControlBlock {
     let sentSomething = false;
 
     if (this.inRecovery && this.sackEnabled) {
-      // RFC 6675 §5 step (C): while pipe allows, retransmit holes, then new data.
+      // RFC 6675 §5 step (C): while pipe allows, retransmit lost holes, then new data, then
+      // (rule 3) any remaining hole.
       let guard = 0;
-      while (this.#pipe() + mss <= this.cc.cwnd + mss - 1 && guard++ < 1000) {
-        const hole = this.#nextHole();
+      while (this.cc.cwnd - this.#pipe() >= mss && guard++ < 1000) {
+        const hole = this.#nextHole(false);
         if (hole !== undefined) {
           const length = Math.min(mss, hole[1]);
           this.#retransmitRange(hole[0], length, now);
@@ -1155,7 +1219,15 @@ export class TcpControlBlock {
           sentSomething = true;
           continue;
         }
-        if (!this.#sendNewSegment(now, mss, dataEnd, true)) break;
+        if (this.#sendNewSegment(now, mss, dataEnd, true)) {
+          sentSomething = true;
+          continue;
+        }
+        const any = this.#nextHole(true);
+        if (any === undefined) break;
+        const length = Math.min(mss, any[1]);
+        this.#retransmitRange(any[0], length, now);
+        this.#highRetransmitted = seqAdd(any[0], length);
         sentSomething = true;
       }
     } else {
@@ -1177,19 +1249,15 @@ export class TcpControlBlock {
     }
   }
 
-  /** RFC 6675 NextSeg (simplified): the first unSACKed range below the highest SACK. */
-  #nextHole(): [number, number] | undefined {
-    const high = this.#highestSacked();
-    if (high === undefined) return undefined;
-    let s = seqMax(this.sndUna, this.#highRetransmitted);
-    while (seqLt(s, high)) {
-      const sackedEnd = this.#sackedUntil(s);
-      if (sackedEnd !== undefined) {
-        s = sackedEnd;
-        continue;
-      }
-      const next = this.#nextSackedStart(s) ?? high;
-      return [s, seqDiff(s, seqMin(next, high))];
+  /**
+   * RFC 6675 NextSeg rule 1 (and rule 3 when `anyHole`): the first range not SACKed and not yet
+   * retransmitted in this recovery, that is deemed lost. Returns [start, length].
+   */
+  #nextHole(anyHole: boolean): [number, number] | undefined {
+    for (const [start, end] of this.#holes()) {
+      const from = seqMax(start, this.#highRetransmitted);
+      if (!seqLt(from, end)) continue;
+      if (anyHole || this.#isLost(start)) return [from, seqDiff(from, end)];
     }
     return undefined;
   }
@@ -1267,7 +1335,47 @@ export class TcpControlBlock {
     }
     if (this.#retransmitAt === Infinity) this.#retransmitAt = now + this.rtt.rto;
     if (this.#unackedSince === Infinity) this.#unackedSince = now;
+    if (!retransmission) this.#armProbe(now);
     return true;
+  }
+
+  /** Arms the tail loss probe: 2 × SRTT after the last send (RFC 8985 §7.2). */
+  #armProbe(now: number): void {
+    if (this.inRecovery || this.#probeOutstanding || this.rtt.srtt === undefined) return;
+    if (
+      this.state !== "ESTABLISHED" && this.state !== "CLOSE-WAIT" && this.state !== "FIN-WAIT-1"
+    ) return;
+    const pto = Math.max(2 * this.rtt.srtt, 10);
+    if (now + pto < this.#retransmitAt) this.#probeAt = now + pto;
+    else this.#probeAt = Infinity;
+  }
+
+  /** Sends a tail loss probe: new data if the window allows, else the last segment again. */
+  #sendProbe(now: number): void {
+    this.#probeAt = Infinity;
+    if (this.inRecovery || this.sndUna === this.sndMax) return;
+    this.#probeOutstanding = true;
+    this.tailLossProbes++;
+    const mss = this.#payloadMss();
+    const dataEnd = seqAdd(this.#sendBufferSeq, this.sendBuffer.length);
+    const windowRoom = seqDiff(this.sndNxt, seqAdd(this.sndUna, this.sndWnd));
+    if (this.sndNxt === this.sndMax && seqDiff(this.sndNxt, dataEnd) > 0 && windowRoom > 0) {
+      const cwnd = this.cc.cwnd;
+      this.cc.cwnd = Infinity; // the probe is allowed past cwnd (RFC 8985 §7.3)
+      this.#sendNewSegment(now, mss, dataEnd, false);
+      this.cc.cwnd = cwnd;
+    } else {
+      // Retransmit the highest-sequence segment.
+      const end = this.#finQueued && this.sndMax === this.#finSeqPlusOne()
+        ? seqAdd(this.sndMax, -1)
+        : this.sndMax;
+      const start = seqMax(this.sndUna, seqAdd(end, -mss));
+      this.#retransmitRange(start, seqDiff(start, end), now);
+    }
+    this.#retransmitAt = Math.max(
+      this.#retransmitAt === Infinity ? 0 : this.#retransmitAt,
+      now + this.rtt.rto,
+    );
   }
 
   #dataSegmentOptions(): TcpOptions | undefined {
@@ -1320,6 +1428,7 @@ export class TcpControlBlock {
     }
     if (this.#retransmitAt <= now) this.#onRetransmitTimeout(now);
     if (this.#isClosed()) return;
+    if (this.#probeAt <= now) this.#sendProbe(now);
     if (this.#persistAt <= now) {
       this.#persistAt = Infinity;
       if (this.sndWnd === 0 && this.#bytesAfter(this.sndNxt) > 0) {
@@ -1358,8 +1467,12 @@ export class TcpControlBlock {
 
   #onRetransmitTimeout(now: number): void {
     this.#retransmitAt = Infinity;
+    this.#probeAt = Infinity;
+    this.#probeOutstanding = false;
+    this.#undo = undefined;
     if (this.sndUna === this.sndMax) return;
     this.#retransmitCount++;
+    this.retransmitTimeouts++;
     this.#rttSeq = undefined; // Karn's rule
     const limit = this.state === "SYN-SENT"
       ? this.config.synRetries
