@@ -70,6 +70,14 @@ export class QemuDgramNic implements Nic {
 
   /** Binds the local socket. */
   static open(options: QemuDgramOptions): QemuDgramNic {
+    // Check before binding, so a bad pair leaves no socket open behind the error.
+    if (("path" in options.local) !== ("path" in options.remote)) {
+      throw new TypeError(
+        "path" in options.local
+          ? "a unix local socket needs a unix remote"
+          : "a UDP local socket needs a UDP remote",
+      );
+    }
     let socket: Deno.DatagramConn;
     let remote: Deno.Addr;
     if ("path" in options.local) {
