@@ -72,8 +72,9 @@ export const sftpChecks = {
     equal((await sftp.stat(`${d}/sub/a.txt`)).permissions, 0o604);
     await sftp.utimes(`${d}/sub/a.txt`, 1_600_000_000, 1_600_000_100);
     equal((await sftp.stat(`${d}/sub/a.txt`)).mtime, 1_600_000_100);
-    await sftp.symlink("a.txt", `${d}/sub/link`);
-    equal(await sftp.readlink(`${d}/sub/link`), "a.txt");
+    // An absolute target: asyncssh's chroot cannot map relative targets back in readlink.
+    await sftp.symlink(`${d}/sub/a.txt`, `${d}/sub/link`);
+    equal(await sftp.readlink(`${d}/sub/link`), `${d}/sub/a.txt`);
     ok((await sftp.lstat(`${d}/sub/link`)).isSymlink);
     ok((await sftp.stat(`${d}/sub/link`)).isFile);
     if (sftp.extensions.has("hardlink@openssh.com")) {
