@@ -118,7 +118,7 @@ export interface TlsConnectionStats {
 }
 
 /** Records processed per batch: bounds the decrypted data held at once (≤ 32 × 16 KiB). */
-const MAX_BATCH = 32;
+const MAX_BATCH = 64;
 /** Records sealed per transport write. */
 const MAX_WRITE_RECORDS = 16;
 /**
@@ -167,7 +167,7 @@ export async function startTls(conn: Conn, options: StartTlsOptions): Promise<Tl
 export class TlsConnection implements Conn {
   readonly #conn: Conn;
   readonly #handshake: ClientHandshake;
-  readonly #reader = new RecordReader();
+  readonly #reader = new RecordReader(32 * (5 + 16384 + 256));
   readonly #reassembler = new HandshakeReassembler();
   #readProtection: RecordProtection | undefined;
   #writeProtection: RecordProtection | undefined;
@@ -510,13 +510,26 @@ export class TlsConnection implements Conn {
     const data = p;
     return this.#enqueueWrite(async () => {
       const perWrite = MAX_PLAINTEXT * MAX_WRITE_RECORDS;
-      for (let off = 0; off < data.length || (off === 0 && data.length === 0); off += perWrite) {
+      this.#stats.bytesSent += data.length;
+      // Seal the next batch while the previous one is being written (double buffering).
+      let writing: Promise<void> | undefined;
+      let off = 0;
+      do {
         if (this.#writeProtection!.seq >= KEY_UPDATE_AFTER_RECORDS) {
+          await writing;
+          writing = undefined;
           await this.#updateWriteKey(false);
         }
-        await this.#sendRecords(ContentType.application_data, data.subarray(off, off + perWrite));
-        if (data.length === 0) break;
-      }
+        const wire = await sealRecords(
+          this.#writeProtection,
+          ContentType.application_data,
+          data.subarray(off, off + perWrite),
+        );
+        await writing;
+        writing = this.#writeAll(wire);
+        off += perWrite;
+      } while (off < data.length);
+      await writing;
     }).then(() => p.length);
   }
 
