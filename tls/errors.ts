@@ -186,24 +186,6 @@ export class ProtocolVersionRefused extends TlsProtocolError {
 }
 
 /**
- * No mutually acceptable parameters, e.g. no common group or cipher suite
- * (alert `handshake_failure`).
- *
- * @example
- * ```ts
- * import { HandshakeFailure } from "./errors.ts";
- * console.log(new HandshakeFailure("no common cipher suite").alert); // 40
- * ```
- */
-export class HandshakeFailure extends TlsProtocolError {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message, AlertDescription.handshake_failure);
-    this.name = "HandshakeFailure";
-  }
-}
-
-/**
  * The server's Finished MAC or CertificateVerify signature did not verify
  * (alert `decrypt_error`): the handshake was tampered with or the server lacks the key.
  *

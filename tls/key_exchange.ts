@@ -8,6 +8,7 @@
 
 import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import { x25519 } from "@noble/curves/ed25519.js";
+import { p256, p384 } from "@noble/curves/nist.js";
 import { buf, concat } from "./_bytes.ts";
 import { IllegalParameter } from "./errors.ts";
 
@@ -150,6 +151,8 @@ async function importNistPoint(
     throw new IllegalParameter(`${curve} share is not an uncompressed point`);
   }
   try {
+    // WebCrypto's raw import does not reliably reject points off the curve; noble does.
+    (curve === "P-256" ? p256 : p384).Point.fromBytes(share).assertValidity();
     return await crypto.subtle.importKey(
       "raw",
       buf(share),

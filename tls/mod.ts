@@ -43,7 +43,6 @@ export {
   AlpnMismatch,
   BadRecordMac,
   DecodeError,
-  HandshakeFailure,
   HandshakeSignatureInvalid,
   IllegalParameter,
   MissingExtension,

@@ -430,6 +430,10 @@ export class TlsConnection implements Conn {
       try {
         await this.#pump();
       } catch (e) {
+        // A transport error caused by our own close() is just "closed".
+        if (this.#closed && !this.#error) {
+          throw new TlsClosed("connection closed locally", { cause: e });
+        }
         await this.#fail(e);
         throw e;
       }
@@ -669,6 +673,13 @@ function normalizeServerName(name: string): string {
   let n = name.trim().toLowerCase();
   if (n.startsWith("[") && n.endsWith("]")) n = n.slice(1, -1);
   if (n.endsWith(".")) n = n.slice(0, -1);
+  if (parseIpAddress(n)) return n;
+  // SNI carries ASCII host names only (RFC 6066 §3): IDNs must be given as A-labels.
+  if (!/^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*$/.test(n) || n.length > 253) {
+    throw new TypeError(
+      `serverName "${name}" is not a DNS name or IP address (use the punycode A-label form for IDNs)`,
+    );
+  }
   return n;
 }
 

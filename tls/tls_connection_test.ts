@@ -9,9 +9,11 @@ import {
   BadRecordMac,
   HandshakeSignatureInvalid,
   IllegalParameter,
+  MissingExtension,
   ProtocolVersionRefused,
   RecordOverflow,
   TlsAlertReceived,
+  TlsClosed,
   TlsTruncated,
   UnexpectedMessage,
   UnsupportedExtension,
@@ -286,7 +288,7 @@ Deno.test("scripted server: missing key_share is missing_extension", async () =>
     serverHello: (d) => {
       d.extensions = d.extensions.filter(([t]) => t !== ExtensionType.key_share);
     },
-  }, Error);
+  }, MissingExtension);
   equal(alert, AlertDescription.missing_extension);
 });
 
@@ -487,6 +489,22 @@ Deno.test("scripted server: close_notify both ways", async () => {
   await client.closeWrite();
   equal(await server.readAlert(), AlertDescription.close_notify);
   client.close();
+});
+
+Deno.test("scripted server: use after close is TlsClosed, also for a pending read", async () => {
+  const { client } = await connectScripted();
+  const pending = client.read(new Uint8Array(10));
+  client.close();
+  await rejects(pending, TlsClosed);
+  await rejects(client.write(new Uint8Array([1])), TlsClosed);
+  await rejects(client.read(new Uint8Array(1)), TlsClosed);
+});
+
+Deno.test("startTls: a server name that is neither a DNS name nor an IP address is a TypeError", async () => {
+  const [c] = memoryConnPair();
+  await rejects(startTls(c, { serverName: "bad name" }), TypeError);
+  await rejects(startTls(c, { serverName: "bücher.example" }), /A-label/);
+  await rejects(startTls(c, { serverName: "" }), TypeError);
 });
 
 Deno.test("scripted server: EOF without close_notify is TlsTruncated", async () => {

@@ -31,6 +31,7 @@ interface Fixtures {
   ecdsa: Chain;
   rsa: Chain;
   ed25519: Chain;
+  pss: Chain;
   bigFileSha256: Uint8Array;
 }
 
@@ -118,6 +119,62 @@ function getFixtures(): Promise<Fixtures> {
       );
       await issue(kind, `${kind}-leaf`, `${kind}-int`, "leaf.ext", "localhost");
     }
+    // RSA-PSS keys (id-RSASSA-PSS) signing with RSASSA-PSS: root and leaf.
+    for (const name of ["pss-root", "pss-leaf"]) {
+      await run("openssl", [
+        "genpkey",
+        "-algorithm",
+        "RSA-PSS",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        f(`${name}.key`),
+      ]);
+    }
+    await run("openssl", [
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      f("pss-root.key"),
+      "-out",
+      f("pss-root.pem"),
+      "-days",
+      "30",
+      "-subj",
+      "/CN=usernet interop pss root",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    await run("openssl", [
+      "req",
+      "-new",
+      "-key",
+      f("pss-leaf.key"),
+      "-out",
+      f("pss-leaf.csr"),
+      "-subj",
+      "/CN=localhost",
+    ]);
+    await run("openssl", [
+      "x509",
+      "-req",
+      "-in",
+      f("pss-leaf.csr"),
+      "-CA",
+      f("pss-root.pem"),
+      "-CAkey",
+      f("pss-root.key"),
+      "-CAcreateserial",
+      "-out",
+      f("pss-leaf.pem"),
+      "-days",
+      "30",
+      "-extfile",
+      f("leaf.ext"),
+    ]);
     await root("ed25519");
     await issue("ed25519", "ed25519-leaf", "ed25519-root", "leaf.ext", "localhost");
     // The RSA chain file holds an unrelated certificate first, then the intermediate:
@@ -142,6 +199,11 @@ function getFixtures(): Promise<Fixtures> {
         key: f("rsa-leaf.key"),
         chain: f("rsa-chain.pem"),
         rootPem: await Deno.readTextFile(f("rsa-root.pem")),
+      },
+      pss: {
+        cert: f("pss-leaf.pem"),
+        key: f("pss-leaf.key"),
+        rootPem: await Deno.readTextFile(f("pss-root.pem")),
       },
       ed25519: {
         cert: f("ed25519-leaf.pem"),
@@ -280,6 +342,20 @@ interopTest(
       equal(tls.handshake.peerCertificate?.publicKey, "RSA 2048");
       equal(tls.handshake.peerCertificate?.pathLength, 3);
       ok(new TextDecoder().decode(await httpGet(tls, "/")).includes("TLSv1.3"));
+      tls.close();
+    });
+  },
+);
+
+interopTest(
+  "openssl_s_server: RSA-PSS keys, RSASSA-PSS certificate signatures (rsa_pss_pss_sha256)",
+  needs,
+  async () => {
+    await withServer("pss", ["-www"], async (port, rootPem) => {
+      const tls = await connect(port, { rootPem });
+      equal(tls.handshake.signatureScheme, "rsa_pss_pss_sha256");
+      equal(tls.handshake.peerCertificate?.publicKey, "RSA-PSS 2048");
+      equal(tls.handshake.peerCertificate?.pathLength, 2);
       tls.close();
     });
   },

@@ -91,6 +91,8 @@ export interface IssueOptions extends CertificateAuthorityOptions {
   extKeyUsage?: string[] | null;
   /** Include a keyUsage extension (default true). */
   keyUsage?: boolean;
+  /** Additional extensions (DER of extnValue), e.g. to test unknown critical extensions. */
+  extraExtensions?: Array<{ oid: string; critical: boolean; value: Uint8Array }>;
 }
 
 /**
@@ -171,6 +173,9 @@ export async function issueCertificate(
     ? (options.isCa ? null : [OID.serverAuth])
     : options.extKeyUsage;
   if (eku) extensions.push(extension(OID.extKeyUsage, false, derSequence(...eku.map(derOid))));
+  for (const e of options.extraExtensions ?? []) {
+    extensions.push(extension(e.oid, e.critical, e.value));
+  }
   if (dnsNames.length || ipAddresses.length) {
     const names = [
       ...dnsNames.map((n) => derContext(2, false, new TextEncoder().encode(n))),

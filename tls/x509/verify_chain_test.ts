@@ -10,6 +10,7 @@ import {
   NotACertificateAuthority,
   PathLengthExceeded,
   UnknownIssuer,
+  UnsupportedCertificate,
   WeakAlgorithm,
 } from "./errors.ts";
 import { generateCertificateAuthority, issueCertificate } from "./generate.ts";
@@ -192,6 +193,31 @@ Deno.test("chain: extendedKeyUsage without serverAuth is CertificateUsageNotAllo
   });
   const l = await issueCertificate(emailCa, { dnsNames: ["server.test"] });
   await rejects(verify([l.der, emailCa.der]), CertificateUsageNotAllowed);
+});
+
+Deno.test("chain: an unknown critical extension is UnsupportedCertificate, a non-critical one is fine", async () => {
+  const critical = await issueCertificate(root, {
+    dnsNames: ["server.test"],
+    extraExtensions: [{
+      oid: "1.3.6.1.4.1.99999.1",
+      critical: true,
+      value: new Uint8Array([5, 0]),
+    }],
+  });
+  await rejects(
+    verify([critical.der]),
+    (e: Error) =>
+      e instanceof UnsupportedCertificate && /1\.3\.6\.1\.4\.1\.99999\.1/.test(e.message),
+  );
+  const harmless = await issueCertificate(root, {
+    dnsNames: ["server.test"],
+    extraExtensions: [{
+      oid: "1.3.6.1.4.1.99999.1",
+      critical: false,
+      value: new Uint8Array([5, 0]),
+    }],
+  });
+  await verify([harmless.der]);
 });
 
 Deno.test("chain: a trusted self-signed leaf verifies on its own", async () => {
