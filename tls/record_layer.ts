@@ -62,11 +62,27 @@ export class RecordReader {
   #buf: Uint8Array;
   #start = 0;
   #end = 0;
+  readonly #maxCapacity: number;
+  #lastSpace = 0;
+  #grow = false;
 
-  /** `capacity` must hold at least one maximum-size record. */
-  constructor(capacity = 8 * (HEADER_LENGTH + MAX_CIPHERTEXT)) {
+  /**
+   * Starts with `capacity` bytes (at least one maximum-size record) and doubles, up to
+   * `maxCapacity`, whenever a transport read fills all the space offered: a bulk transfer
+   * then gets large batches, an idle connection stays small.
+   */
+  constructor(
+    capacity = 2 * (HEADER_LENGTH + MAX_CIPHERTEXT),
+    maxCapacity = Math.max(capacity, 32 * (HEADER_LENGTH + MAX_CIPHERTEXT)),
+  ) {
     if (capacity < HEADER_LENGTH + MAX_CIPHERTEXT) throw new RangeError("capacity too small");
     this.#buf = new Uint8Array(capacity);
+    this.#maxCapacity = maxCapacity;
+  }
+
+  /** Current buffer size in bytes. */
+  get capacity(): number {
+    return this.#buf.length;
   }
 
   /** Bytes buffered but not yet returned as records. */
@@ -79,11 +95,21 @@ export class RecordReader {
    * views returned by earlier {@linkcode next} calls.
    */
   space(): Uint8Array {
-    if (this.#start > 0 && (this.#start === this.#end || this.#buf.length - this.#end < 4096)) {
+    if (this.#grow && this.#buf.length < this.#maxCapacity) {
+      const bigger = new Uint8Array(Math.min(this.#maxCapacity, this.#buf.length * 2));
+      bigger.set(this.#buf.subarray(this.#start, this.#end));
+      this.#end -= this.#start;
+      this.#start = 0;
+      this.#buf = bigger;
+    } else if (
+      this.#start > 0 && (this.#start === this.#end || this.#buf.length - this.#end < 4096)
+    ) {
       this.#buf.copyWithin(0, this.#start, this.#end);
       this.#end -= this.#start;
       this.#start = 0;
     }
+    this.#grow = false;
+    this.#lastSpace = this.#buf.length - this.#end;
     return this.#buf.subarray(this.#end);
   }
 
@@ -91,6 +117,7 @@ export class RecordReader {
   commit(n: number): void {
     if (n < 0 || this.#end + n > this.#buf.length) throw new RangeError("commit out of range");
     this.#end += n;
+    if (n === this.#lastSpace) this.#grow = true;
   }
 
   /**

@@ -177,3 +177,18 @@ Deno.test("record reader: partial records wait, compaction keeps data", () => {
   equal(reader.buffered, 0);
   equal(delivered, 10 * rec.length);
 });
+
+Deno.test("record reader: grows while reads fill it, up to its maximum", () => {
+  const reader = new RecordReader(2 * (5 + MAX_CIPHERTEXT), 8 * (5 + MAX_CIPHERTEXT));
+  const start = reader.capacity;
+  for (let i = 0; i < 5; i++) {
+    const space = reader.space();
+    space.fill(0);
+    // Fill it completely with empty records (5-byte headers; the capacity is a multiple of 5).
+    for (let off = 0; off + 5 <= space.length; off += 5) space.set([23, 3, 3, 0, 0], off);
+    reader.commit(space.length);
+    while (reader.next());
+  }
+  ok(reader.capacity > start);
+  equal(reader.capacity, 8 * (5 + MAX_CIPHERTEXT));
+});

@@ -167,7 +167,7 @@ export async function startTls(conn: Conn, options: StartTlsOptions): Promise<Tl
 export class TlsConnection implements Conn {
   readonly #conn: Conn;
   readonly #handshake: ClientHandshake;
-  readonly #reader = new RecordReader(32 * (5 + 16384 + 256));
+  readonly #reader = new RecordReader();
   readonly #reassembler = new HandshakeReassembler();
   #readProtection: RecordProtection | undefined;
   #writeProtection: RecordProtection | undefined;
@@ -475,6 +475,12 @@ export class TlsConnection implements Conn {
     const run = this.#writeChain.then(() => {
       if (this.#error) throw this.#error;
       return task();
+    }).catch((e) => {
+      // A transport error caused by our own close() is just "closed".
+      if (this.#closed && !(e instanceof TlsError)) {
+        throw new TlsClosed("connection closed locally", { cause: e });
+      }
+      throw e;
     });
     this.#writeChain = run.then(
       () => {
