@@ -613,9 +613,19 @@ export class TlsConnection implements Conn {
       try {
         // Alerts go out under the current write keys; skip if a write is mid-flight.
         if (!this.#writesInFlight) {
-          await this.#writeAll(
-            await sealRecords(this.#writeProtection, ContentType.alert, alertContent(alert)),
+          const wire = await sealRecords(
+            this.#writeProtection,
+            ContentType.alert,
+            alertContent(alert),
           );
+          // A peer that stopped reading must not keep us here: give up after a second.
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const timeout = new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, 1000);
+            Deno.unrefTimer(timer);
+          });
+          await Promise.race([this.#writeAll(wire).catch(() => {}), timeout]);
+          clearTimeout(timer);
         }
       } catch { /* the transport may be gone */ }
     }
