@@ -31,7 +31,15 @@ export const NAMED_GROUPS: Readonly<Record<NamedGroupName, number>> = {
   secp384r1: 0x0018,
 };
 
-/** All supported groups in this client's default preference order. */
+/**
+ * All supported groups in this client's default preference order.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_GROUPS } from "./key_exchange.ts";
+ * console.log(DEFAULT_GROUPS[0]); // X25519MLKEM768
+ * ```
+ */
 export const DEFAULT_GROUPS: readonly NamedGroupName[] = [
   "X25519MLKEM768",
   "x25519",
@@ -39,7 +47,15 @@ export const DEFAULT_GROUPS: readonly NamedGroupName[] = [
   "secp384r1",
 ];
 
-/** Groups that get a key share in the first ClientHello by default (like current browsers). */
+/**
+ * Groups that get a key share in the first ClientHello by default (like current browsers).
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_KEY_SHARE_GROUPS } from "./key_exchange.ts";
+ * console.log(DEFAULT_KEY_SHARE_GROUPS); // [ "X25519MLKEM768", "x25519" ]
+ * ```
+ */
 export const DEFAULT_KEY_SHARE_GROUPS: readonly NamedGroupName[] = ["X25519MLKEM768", "x25519"];
 
 /**

@@ -43,7 +43,15 @@ export interface NameConstraints {
   excluded: GeneralName[];
 }
 
-/** keyUsage bits (RFC 5280 §4.2.1.3). */
+/**
+ * keyUsage bits (RFC 5280 §4.2.1.3).
+ *
+ * @example
+ * ```ts ignore
+ * import { KeyUsage } from "./certificate.ts";
+ * if (cert.keyUsage !== undefined && !(cert.keyUsage & KeyUsage.keyCertSign)) console.log("not a CA key");
+ * ```
+ */
 export const KeyUsage = {
   digitalSignature: 1 << 0,
   nonRepudiation: 1 << 1,

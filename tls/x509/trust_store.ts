@@ -8,7 +8,15 @@ import { toHex } from "../_bytes.ts";
 import { type Certificate, parseCertificate } from "./certificate.ts";
 import { decodePem } from "./pem.ts";
 
-/** Debian's system CA bundle. */
+/**
+ * Debian's system CA bundle.
+ *
+ * @example
+ * ```ts
+ * import { SYSTEM_BUNDLE_PATH } from "./trust_store.ts";
+ * console.log(SYSTEM_BUNDLE_PATH); // /etc/ssl/certs/ca-certificates.crt
+ * ```
+ */
 export const SYSTEM_BUNDLE_PATH = "/etc/ssl/certs/ca-certificates.crt";
 
 /**

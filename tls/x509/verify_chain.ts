@@ -33,7 +33,15 @@ import { OID } from "./oid.ts";
 import { verifySignature } from "./public_key.ts";
 import type { TrustStore } from "./trust_store.ts";
 
-/** Smallest RSA modulus accepted anywhere in a chain. */
+/**
+ * Smallest RSA modulus accepted anywhere in a chain.
+ *
+ * @example
+ * ```ts
+ * import { MIN_RSA_BITS } from "./verify_chain.ts";
+ * console.log(MIN_RSA_BITS); // 2048
+ * ```
+ */
 export const MIN_RSA_BITS = 2048;
 
 /** Options for {@linkcode verifyServerChain}. */
