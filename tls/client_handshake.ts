@@ -431,9 +431,11 @@ export class ClientHandshake {
     }
     if (!changed) throw new IllegalParameter("HelloRetryRequest would not change the ClientHello");
     this.#suite = suite;
-    this.#event(
-      `HelloRetryRequest received (${newGroup ? `group ${newGroup}` : "cookie"}, ${suite.name})`,
-    );
+    const asked = [
+      ...(newGroup ? [`group ${newGroup}`] : []),
+      ...(cookie ? [`cookie of ${this.#cookie!.length} bytes`] : []),
+    ];
+    this.#event(`HelloRetryRequest received (${asked.join(", ")}; ${suite.name})`);
 
     // Transcript: message_hash(ClientHello1) || HelloRetryRequest (RFC 8446 §4.4.1).
     const ch1Hash = suite.hash(this.#transcript[0]);

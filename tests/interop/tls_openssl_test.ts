@@ -11,6 +11,7 @@ import { TicketCache } from "../../tls/ticket_cache.ts";
 import type { CipherSuiteName } from "../../tls/cipher_suite.ts";
 import type { NamedGroupName } from "../../tls/key_exchange.ts";
 import { UnknownIssuer } from "../../tls/x509/errors.ts";
+import { TlsAlertReceived } from "../../tls/errors.ts";
 
 const needs = { programs: ["openssl"] };
 const BIG_FILE_BYTES = 12 * 1024 * 1024;
@@ -427,6 +428,63 @@ interopTest("openssl_s_server: session ticket resumption (-num_tickets 2)", need
     second.close();
   });
 });
+
+interopTest(
+  "openssl_s_server: resumption combined with a HelloRetryRequest to P-384",
+  needs,
+  async () => {
+    await withServer(
+      "ecdsa",
+      ["-www", "-num_tickets", "1", "-groups", "P-384"],
+      async (port, rootPem) => {
+        const cache = new TicketCache();
+        const first = await connect(port, { rootPem, ticketCache: cache });
+        await httpGet(first, "/");
+        first.close();
+        const second = await connect(port, { rootPem, ticketCache: cache });
+        equal(second.handshake.helloRetryRequest, true);
+        equal(second.handshake.resumed, true);
+        equal(second.handshake.group, "secp384r1");
+        ok(new TextDecoder().decode(await httpGet(second, "/")).includes("Reused, TLSv1.3"));
+        second.close();
+      },
+    );
+  },
+);
+
+interopTest(
+  "openssl_s_server: stateless server (-stateless -groups P-384) sends a cookie in its HelloRetryRequest",
+  needs,
+  async () => {
+    await withServer("ecdsa", ["-www", "-stateless", "-groups", "P-384"], async (port, rootPem) => {
+      const tls = await connect(port, { rootPem });
+      equal(tls.handshake.helloRetryRequest, true);
+      ok(
+        tls.handshake.timeline.some((e) => e.event.includes("cookie")),
+        JSON.stringify(tls.handshake.timeline),
+      );
+      ok(new TextDecoder().decode(await httpGet(tls, "/")).includes("TLSv1.3"));
+      tls.close();
+    });
+  },
+);
+
+interopTest(
+  "openssl_s_server: no common cipher suite is reported as the server's handshake_failure alert",
+  needs,
+  async () => {
+    await withServer(
+      "ecdsa",
+      ["-www", "-ciphersuites", "TLS_AES_256_GCM_SHA384"],
+      async (port, rootPem) => {
+        const error = await connect(port, { rootPem, cipherSuites: ["TLS_AES_128_GCM_SHA256"] })
+          .catch((e) => e);
+        ok(error instanceof TlsAlertReceived, String(error));
+        equal(error.alertName, "handshake_failure");
+      },
+    );
+  },
+);
 
 interopTest("openssl_s_server: 12 MB download over -WWW keeps its SHA-256", needs, async () => {
   const fx = await getFixtures();
