@@ -1,0 +1,74 @@
+/**
+ * usernet's benchmarks: each row puts a usernet figure next to a reference measured in the same
+ * run on the same machine, and the table prints their ratio (usernet / reference).
+ *
+ *   deno task bench                      # the default rows (about a minute)
+ *   deno run -A bench/main.ts tap sftp   # only the named modules (any registered, in order)
+ *
+ * Rows come from modules, one per area, each exporting an async function that returns
+ * {@linkcode BenchRow}s (see `bench/row.ts`, which also has `measureRate` and the table
+ * formatting). To add an area (TCP throughput vs Linux, TLS vs OpenSSL, ...), write
+ * `bench/<area>.ts` exporting `async function <area>Rows(): Promise<BenchRow[]>` and register it
+ * in `MODULES` below; mark it `optIn` if it is slow or needs peers, so it runs only when named.
+ *
+ * Current modules:
+ * - `checksum`: RFC 1071 checksum GB/s, 1500 B and 64 KiB, vs a JS byte loop and a C loop.
+ * - `parse`: Ethernet+IPv4+UDP/TCP frames/s parsed and validated, vs bare field reads.
+ * - `tap`: TAP frames/s read and written by `TapNic` vs the Linux side (root only).
+ * - `sftp` (opt-in): SFTP get/put vs OpenSSH's sftp and node's ssh2 (root, sshd, node).
+ *
+ * @module
+ */
+import { type BenchRow, formatTable } from "./row.ts";
+import { checksumRows } from "./checksum.ts";
+import { parseRows } from "./parse.ts";
+import { tapRows } from "./tap.ts";
+
+export type { BenchRow } from "./row.ts";
+
+interface BenchModule {
+  name: string;
+  run: () => Promise<BenchRow[]>;
+  /** Runs only when named on the command line. */
+  optIn?: boolean;
+}
+
+const MODULES: BenchModule[] = [
+  { name: "checksum", run: checksumRows },
+  { name: "parse", run: parseRows },
+  { name: "tap", run: tapRows },
+  {
+    name: "sftp",
+    optIn: true,
+    run: async () => (await import("./sftp.ts")).sftpBench(),
+  },
+];
+
+if (import.meta.main) {
+  const wanted = Deno.args;
+  const unknown = wanted.filter((w) => !MODULES.some((m) => m.name === w));
+  if (unknown.length) {
+    console.error(
+      `unknown bench modules: ${unknown.join(", ")}; known: ${
+        MODULES.map((m) => m.name).join(", ")
+      }`,
+    );
+    Deno.exit(2);
+  }
+  const selected = MODULES.filter((m) => wanted.length ? wanted.includes(m.name) : !m.optIn);
+  const rows: BenchRow[] = [];
+  const started = performance.now();
+  for (const m of selected) {
+    const t = performance.now();
+    console.error(`bench: ${m.name} ...`);
+    rows.push(...await m.run());
+    console.error(`bench: ${m.name} took ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+  const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
+    .match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
+  console.log(
+    `usernet benchmarks, Deno ${Deno.version.deno}, ${cpu}, ${navigator.hardwareConcurrency} cores, ` +
+      `${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+  );
+  console.log(formatTable(rows));
+}
