@@ -6,4 +6,8 @@
 
 import { sftpSuite } from "./sftp_suite_test.ts";
 
-sftpSuite("openssh", (hostname, port) => Deno.connect({ hostname, port }));
+sftpSuite("openssh", async (hostname, port) => {
+  const conn = await Deno.connect({ hostname, port });
+  conn.setNoDelay(true); // small SFTP requests must not wait for Nagle's algorithm
+  return conn;
+});
