@@ -6,7 +6,6 @@
  * @module
  */
 
-import type { SshClient } from "../client.ts";
 import type { SshWriter } from "../_wire.ts";
 import { EXT, FX, FXF, FXP } from "./_protocol.ts";
 import {
@@ -106,6 +105,14 @@ export interface RecursiveResult {
   bytes: number;
   /** Entries left out: symbolic links, devices, sockets (as OpenSSH's sftp skips them). */
   skipped: string[];
+}
+
+/** What `openSftp` needs of an SSH connection (an `SshClient` has it). */
+export interface SftpHost {
+  /** Starts a subsystem and returns its channel. */
+  subsystem(name: string): Promise<SftpStream & { close(): Promise<void> }>;
+  /** The server's identification string, to pick SYMLINK's argument order. */
+  readonly info: { readonly serverVersion: string };
 }
 
 /** Options of `openSftp` and `SftpClient.start`. */
@@ -806,7 +813,7 @@ async function skip(source: ByteSource, n: number): Promise<void> {
  * console.log(await sftp.realpath("."));
  * ```
  */
-export async function openSftp(client: SshClient, options: SftpOptions = {}): Promise<SftpClient> {
+export async function openSftp(client: SftpHost, options: SftpOptions = {}): Promise<SftpClient> {
   const channel = await client.subsystem("sftp");
   try {
     return await SftpClient.start(channel, {

@@ -24,6 +24,7 @@ export {
   type RecursiveOptions,
   type RecursiveResult,
   SftpClient,
+  type SftpHost,
   type SftpOptions,
   type StatVfs,
   type TransferOptions,
@@ -52,3 +53,6 @@ export {
   upload,
 } from "./transfer.ts";
 export * from "./errors.ts";
+// Types the SFTP API refers to, re-exported so this module documents on its own.
+export { SshReader, SshWriter } from "../_wire.ts";
+export { SshError } from "../errors.ts";
