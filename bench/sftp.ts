@@ -228,6 +228,8 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
       );
     } catch (e) {
       console.error(`sftp bench: ssh2 rows left out: ${(e as Error).message}`);
+    } finally {
+      await sftpRun(`-rm ${remoteHome}/bench-ssh2.bin\n`).catch(() => {});
     }
     return rows;
   } finally {
