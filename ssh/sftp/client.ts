@@ -425,7 +425,13 @@ export class SftpClient {
     local: string | WritableStream<Uint8Array>,
     options: TransferOptions = {},
   ): Promise<TransferResult> {
-    const file = await this.open(remote, "r");
+    let file: SftpFile;
+    try {
+      file = await this.open(remote, "r");
+    } catch (e) {
+      if (typeof local !== "string") await local.abort(e).catch(() => {});
+      throw e;
+    }
     let closeLocal: (() => void) | undefined;
     let stream: WritableStreamDefaultWriter<Uint8Array> | undefined;
     try {
