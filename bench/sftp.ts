@@ -12,25 +12,12 @@
 import { SSH_TEST_USER, startSshd } from "../tests/interop/ssh_sshd_server.ts";
 import { connect, KnownHosts, SshPrivateKey } from "../ssh/mod.ts";
 import { openSftp } from "../ssh/sftp/mod.ts";
+import { type BenchRow, formatTable } from "./row.ts";
 
-/**
- * One benchmark row (the shape bench/main.ts prints): usernet's figure next to a reference.
- * Defined here until bench/main.ts exports it.
- */
-export interface BenchRow {
-  /** What was measured. */
-  name: string;
-  /** usernet's figure. */
-  usernet: number;
-  /** The reference implementation's figure in the same run. */
-  reference: number;
-  /** Who the reference is. */
-  referenceLabel: string;
-  /** Unit of both figures. */
-  unit: string;
-}
+export type { BenchRow } from "./row.ts";
 
 const CIPHER = "aes128-gcm@openssh.com";
+const NOTE = `sshd internal-sftp on 127.0.0.1, ${CIPHER}, best of 3`;
 const NODE_DIR = "/tmp/usernet-bench-ssh2";
 /** Each contender copies both ways this many times; the best time counts (warm caches, JIT). */
 const ROUNDS = 3;
@@ -178,6 +165,7 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
         reference: opensshGet,
         referenceLabel: "OpenSSH sftp",
         unit: "MB/s",
+        note: NOTE,
       },
       {
         name: `sftp put ${bytes / 1e6} MB`,
@@ -185,6 +173,7 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
         reference: opensshPut,
         referenceLabel: "OpenSSH sftp",
         unit: "MB/s",
+        note: NOTE,
       },
     ];
 
@@ -217,6 +206,7 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
           reference: mbps(get),
           referenceLabel: "node ssh2 fastGet",
           unit: "MB/s",
+          note: NOTE,
         },
         {
           name: `sftp put ${bytes / 1e6} MB`,
@@ -224,10 +214,15 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
           reference: mbps(put),
           referenceLabel: "node ssh2 fastPut",
           unit: "MB/s",
+          note: NOTE,
         },
       );
     } catch (e) {
-      console.error(`sftp bench: ssh2 rows left out: ${(e as Error).message}`);
+      const note = `ssh2 not measured: ${(e as Error).message.split("\n")[0]}`;
+      rows.push(
+        { ...rows[0], reference: undefined, referenceLabel: "node ssh2 fastGet", note },
+        { ...rows[1], reference: undefined, referenceLabel: "node ssh2 fastPut", note },
+      );
     } finally {
       await sftpRun(`-rm ${remoteHome}/bench-ssh2.bin\n`).catch(() => {});
     }
@@ -238,12 +233,5 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
 }
 
 if (import.meta.main) {
-  const rows = await sftpBench(Number(Deno.args[0] ?? 200_000_000));
-  for (const r of rows) {
-    console.log(
-      `${r.name.padEnd(22)} usernet ${r.usernet.toFixed(0).padStart(5)} ${r.unit}   ${
-        r.referenceLabel.padEnd(18)
-      } ${r.reference.toFixed(0).padStart(5)} ${r.unit}`,
-    );
-  }
+  console.log(formatTable(await sftpBench(Number(Deno.args[0] ?? 200_000_000))));
 }
