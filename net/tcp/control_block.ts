@@ -17,7 +17,7 @@
 import { RingBuffer } from "../storage/ring_buffer.ts";
 import { Assembler } from "../storage/assembler.ts";
 import type { SackBlock, TcpOptions } from "../wire/tcp.ts";
-import { TcpFlags } from "../wire/tcp.ts";
+import { TcpFlags, tcpOptionsLength } from "../wire/tcp.ts";
 import type { TcpConfig } from "./config.ts";
 import { type CongestionControl, createCongestionControl } from "./congestion.ts";
 import { RttEstimator } from "./rtt.ts";
@@ -993,8 +993,7 @@ export class TcpControlBlock {
       if (!this.sackEnabled) this.cc.cwnd = this.cc.ssthresh + DUP_THRESHOLD * mss;
       this.#highRetransmitted = this.sndUna;
       this.#rttSeq = undefined; // Karn
-      this.#retransmitRange(this.sndUna, mss, now);
-      this.#highRetransmitted = seqAdd(this.sndUna, Math.min(mss, this.#bytesAfter(this.sndUna)));
+      this.#highRetransmitted = seqAdd(this.sndUna, this.#retransmitRange(this.sndUna, mss, now));
       this.#retransmitAt = now + this.rtt.rto;
     }
   }
@@ -1213,9 +1212,9 @@ export class TcpControlBlock {
       while (this.cc.cwnd - this.#pipe() >= mss && guard++ < 1000) {
         const hole = this.#nextHole(false);
         if (hole !== undefined) {
-          const length = Math.min(mss, hole[1]);
-          this.#retransmitRange(hole[0], length, now);
-          this.#highRetransmitted = seqAdd(hole[0], length);
+          const sent = this.#retransmitRange(hole[0], Math.min(mss, hole[1]), now);
+          if (sent === 0) break;
+          this.#highRetransmitted = seqAdd(hole[0], sent);
           sentSomething = true;
           continue;
         }
@@ -1225,9 +1224,9 @@ export class TcpControlBlock {
         }
         const any = this.#nextHole(true);
         if (any === undefined) break;
-        const length = Math.min(mss, any[1]);
-        this.#retransmitRange(any[0], length, now);
-        this.#highRetransmitted = seqAdd(any[0], length);
+        const sent = this.#retransmitRange(any[0], Math.min(mss, any[1]), now);
+        if (sent === 0) break;
+        this.#highRetransmitted = seqAdd(any[0], sent);
         sentSomething = true;
       }
     } else {
@@ -1272,6 +1271,10 @@ export class TcpControlBlock {
       const sackedEnd = this.#sackedUntil(this.sndNxt);
       if (sackedEnd !== undefined) this.sndNxt = seqMin(sackedEnd, this.sndMax);
     }
+    // SACK blocks ride on data segments too: they take payload room (the IP packet must fit the
+    // MTU, and DF is set).
+    const options = this.#dataSegmentOptions();
+    mss -= this.#sackOverhead(options);
     const available = seqDiff(this.sndNxt, dataEnd);
     const finPending = this.#finQueued && seqLe(this.sndNxt, dataEnd) &&
       seqLt(this.sndNxt, this.#finSeqPlusOne());
@@ -1323,7 +1326,7 @@ export class TcpControlBlock {
       ack: this.rcvNxt,
       flags,
       window: this.#windowField(),
-      options: this.#dataSegmentOptions(),
+      options,
       payload,
       retransmission,
     }, now);
@@ -1383,14 +1386,19 @@ export class TcpControlBlock {
     return sack ? { sackBlocks: sack } : undefined;
   }
 
-  /** Re-sends `length` bytes (or the FIN) from `seq`. */
-  #retransmitRange(seq: number, length: number, now: number): void {
+  /**
+   * Re-sends up to `length` bytes (or the FIN) from `seq`; returns the sequence space covered
+   * (less than `length` when SACK blocks take room).
+   */
+  #retransmitRange(seq: number, length: number, now: number): number {
     const dataEnd = seqAdd(this.#sendBufferSeq, this.sendBuffer.length);
-    const n = Math.max(0, Math.min(length, seqDiff(seq, dataEnd)));
+    const options = this.#dataSegmentOptions();
+    const cap = this.#payloadMss() - this.#sackOverhead(options);
+    const n = Math.max(0, Math.min(length, cap, seqDiff(seq, dataEnd)));
     let flags = ACK;
     const end = seqAdd(seq, n);
     if (this.#finQueued && end === dataEnd && seqLt(seq, this.#finSeqPlusOne())) flags |= FIN;
-    if (n === 0 && !(flags & FIN)) return;
+    if (n === 0 && !(flags & FIN)) return 0;
     const payload = n > 0 ? this.sendBuffer.peek(seqDiff(this.#sendBufferSeq, seq), n) : EMPTY;
     if (n > 0 && n === seqDiff(seq, dataEnd)) flags |= PSH;
     this.#emit({
@@ -1398,13 +1406,22 @@ export class TcpControlBlock {
       ack: this.rcvNxt,
       flags,
       window: this.#windowField(),
-      options: this.#dataSegmentOptions(),
+      options,
       payload,
       retransmission: true,
     }, now);
     const after = seqAdd(end, flags & FIN ? 1 : 0);
     if (seqGt(after, this.sndMax)) this.sndMax = after;
+    return seqDiff(seq, after);
   }
+
+  /** Option bytes SACK blocks add to a segment beyond the timestamps every segment carries. */
+  #sackOverhead(options: TcpOptions | undefined): number {
+    if (!options?.sackBlocks?.length) return 0;
+    const ts = this.timestampsEnabled ? { value: 0, echoReply: 0 } : undefined;
+    return tcpOptionsLength({ sackBlocks: options.sackBlocks, timestamp: ts }) - (ts ? 12 : 0);
+  }
+
 
   // ---------------------------------------------------------------- timers
 

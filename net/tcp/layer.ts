@@ -238,7 +238,7 @@ export class TcpLayer implements TcpConnHost {
       dontFragment: true,
     }, now);
     if (error) {
-      this.#internals.stats.drop("tcp", "no-route");
+      this.#internals.stats.drop("tcp", error.code === "EMSGSIZE" ? "segment-too-long" : "no-route");
       return;
     }
     const s = this.#internals.stats.live.tcp;
