@@ -94,6 +94,15 @@ class FaultPipe {
         if (o.reorder && !this.#heldForReorder && this.random() < o.reorder) {
           this.#heldForReorder = f;
           this.stats.reordered++;
+          // Released by the next frame, or after 2 ms if none comes (a tail must not vanish).
+          const timer = setTimeout(() => {
+            this.#timers.delete(timer);
+            if (this.#heldForReorder === f) {
+              this.#heldForReorder = undefined;
+              this.#schedule([f]);
+            }
+          }, 2);
+          this.#timers.add(timer);
           continue;
         }
         out.push(f);

@@ -162,9 +162,13 @@ export class NetworkInterface {
       this.#stats.drop("ethernet", (data[0] & 1) ? "multicast" : "not-for-us");
       return;
     }
+    const etherType = (data[12] << 8) | data[13];
+    if (etherType !== ETHERTYPE_IPV4 && etherType !== ETHERTYPE_ARP) {
+      this.#stats.drop("ethernet", "unknown-ethertype");
+      return;
+    }
     s.ethernet.packetsIn++;
     s.ethernet.bytesIn += data.length;
-    const etherType = (data[12] << 8) | data[13];
     const payload = data.subarray(ETHERNET_HEADER_LENGTH);
     if (etherType === ETHERTYPE_IPV4) {
       this.#inputIpv4(
@@ -172,10 +176,8 @@ export class NetworkInterface {
         now,
         frame.meta !== undefined && (frame.meta.flags & FRAME_DATA_VALID) !== 0,
       );
-    } else if (etherType === ETHERTYPE_ARP) {
-      this.#inputArp(payload, now);
     } else {
-      this.#stats.drop("ethernet", "unknown-ethertype");
+      this.#inputArp(payload, now);
     }
   }
 

@@ -9,7 +9,7 @@
 
 /** Tunables of the neighbour cache. */
 export interface NeighborCacheOptions {
-  /** Most entries kept; the least recently used goes first (default 1024). */
+  /** Most entries kept; the least recently learned goes first (default 1024). */
   maxEntries?: number;
   /** How long a learned address stays valid, ms (default 60 000). */
   reachableTime?: number;

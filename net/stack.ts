@@ -136,8 +136,8 @@ export class Stack {
     this.#iface.onUnreachable = (frame, error) => this.#reportUnreachable(frame, error);
     this.#icmp.onError = (report) => {
       if (report.protocol === PROTOCOL_UDP) {
-        const localPort = (report.transportHeader[0] << 8) | report.transportHeader[1];
-        this.#udp.error(localPort, report.error);
+        const h = report.transportHeader;
+        this.#udp.error((h[0] << 8) | h[1], report.destination, (h[2] << 8) | h[3], report.error);
       } else if (report.protocol === PROTOCOL_TCP) {
         this.#tcp.icmpError(report);
       }
@@ -344,8 +344,15 @@ export class Stack {
     const protocol = frame[23];
     if (protocol === PROTOCOL_ICMP) this.#icmp.unreachable(frame, error);
     else if (protocol === PROTOCOL_TCP) this.#tcp.unreachable(frame, error);
-    else if (protocol === PROTOCOL_UDP && frame.length >= 36) {
-      this.#udp.error((frame[34] << 8) | frame[35], error);
+    else if (protocol === PROTOCOL_UDP && frame.length >= 38) {
+      const destination = ((frame[30] << 24) | (frame[31] << 16) | (frame[32] << 8) | frame[33]) >>>
+        0;
+      this.#udp.error(
+        (frame[34] << 8) | frame[35],
+        destination,
+        (frame[36] << 8) | frame[37],
+        error,
+      );
     }
     for (const l of this.#unreachableListeners) l(frame, error);
   }

@@ -170,6 +170,22 @@ export class UdpSocket implements AsyncIterable<[Uint8Array, NetAddr]> {
     return true;
   }
 
+  /** Destinations this socket sent to lately: ICMP errors are believed only for these. */
+  readonly #recentPeers: string[] = [];
+
+  /** @internal Remembers a destination this socket sent to. */
+  _sentTo(address: number, port: number): void {
+    const key = `${address}:${port}`;
+    if (this.#recentPeers.includes(key)) return;
+    if (this.#recentPeers.length >= 16) this.#recentPeers.shift();
+    this.#recentPeers.push(key);
+  }
+
+  /** @internal Whether this socket recently sent to `address:port`. */
+  _talksTo(address: number, port: number): boolean {
+    return this.#recentPeers.includes(`${address}:${port}`);
+  }
+
   /** @internal Reports an ICMP error about a datagram this socket sent. */
   _error(error: NetError): void {
     const waiter = this.#waiters.shift();
@@ -272,6 +288,7 @@ export class UdpLayer {
     const s = this.#internals.stats.live.udp;
     s.packetsOut++;
     s.bytesOut += data.length;
+    socket._sentTo(destination, to.port);
     this.#internals.kick();
   }
 
@@ -306,9 +323,13 @@ export class UdpLayer {
     if (!socket._deliver(datagram.payload, from)) stats.drop("udp", "queue-full");
   }
 
-  /** Delivers an ICMP error about a datagram we sent from `localPort` to the socket. */
-  error(localPort: number, error: NetError): void {
-    const bound = this.#sockets.get(localPort);
-    if (bound?.length) bound[0]._error(error);
+  /**
+   * Delivers an ICMP error about a datagram we sent from `localPort` to `remoteAddress:remotePort`
+   * — only to a socket that recently sent there, so an off-path host cannot fail a server's
+   * receive loop with forged errors (Linux reports them only to connected sockets).
+   */
+  error(localPort: number, remoteAddress: number, remotePort: number, error: NetError): void {
+    const socket = this.#sockets.get(localPort)?.find((s) => s._talksTo(remoteAddress, remotePort));
+    socket?._error(error);
   }
 }
