@@ -27,9 +27,19 @@ export { UdpSocket } from "./net/udp.ts";
 export type { DatagramSendOptions, ListenDatagramOptions, NetAddr } from "./net/udp.ts";
 export type { Conn } from "./net/conn.ts";
 export { TcpConn, TcpListener } from "./net/tcp/conn.ts";
+export type {
+  IncomingSegment,
+  OutgoingSegment,
+  TcpControlBlock,
+  TcpError,
+  TcpTuple,
+} from "./net/tcp/control_block.ts";
+export type { SackBlock, TcpOptions } from "./net/wire/tcp.ts";
 export type { TcpConnectOptions, TcpListenOptions } from "./net/tcp/layer.ts";
 export type { TcpConfig } from "./net/tcp/config.ts";
-export type { CongestionAlgorithm } from "./net/tcp/congestion.ts";
+export type { CongestionAlgorithm, CongestionControl } from "./net/tcp/congestion.ts";
+export type { RingBuffer } from "./net/storage/ring_buffer.ts";
+export type { RttEstimator } from "./net/tcp/rtt.ts";
 export type { TcpState } from "./net/tcp/state.ts";
 export type { RtoBounds } from "./net/tcp/rtt.ts";
 export * from "./drivers/nic.ts";
@@ -40,3 +50,10 @@ export * from "./drivers/tap.ts";
 export * from "./drivers/qemu_stream.ts";
 export * from "./drivers/qemu_dgram.ts";
 export * as wire from "./net/wire/mod.ts";
+export * as tls from "./tls/mod.ts";
+export * as http from "./http/mod.ts";
+export * as ssh from "./ssh/mod.ts";
+export * as sftp from "./ssh/sftp/mod.ts";
+export * as dns from "./net/dns/mod.ts";
+export * as dhcp from "./net/dhcp/mod.ts";
+export * as ntp from "./net/ntp/mod.ts";

@@ -27,6 +27,7 @@
  * ```
  */
 export class HttpError extends TypeError {
+  /** Creates the error with a message that says what went wrong. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -95,6 +96,7 @@ export class ObsoleteLineFolding extends InvalidHeader {}
  * ```
  */
 export class HeadTooLarge extends MalformedResponse {
+  /** Creates the error with a message that says what went wrong. */
   constructor(
     message: string,
     /** Which limit was hit. */
@@ -158,6 +160,7 @@ export class InvalidChunk extends MalformedResponse {}
  * ```
  */
 export class UnsupportedTransferCoding extends MalformedResponse {
+  /** Creates the error with a message that says what went wrong. */
   constructor(
     /** The coding name as sent. */
     readonly coding: string,
@@ -264,6 +267,7 @@ export class UnsupportedScheme extends HttpError {}
  * ```
  */
 export class HttpTimeout extends HttpError {
+  /** Creates the error with a message that says what went wrong. */
   constructor(
     message: string,
     /** `connect` covers TCP and TLS set-up, `headers` the wait for the response head, `body` the gap between two body reads. */
@@ -298,6 +302,7 @@ export class TooManyRedirects extends HttpError {}
  * ```
  */
 export class RedirectRefused extends HttpError {
+  /** Creates the error with a message that says what went wrong. */
   constructor(
     message: string,
     /** The redirect's status code. */

@@ -19,24 +19,35 @@ export interface HttpEventBase {
 
 /** The fetch function was called (and again for each redirect hop). */
 export interface RequestStartEvent extends HttpEventBase {
+  /** The event's kind. */
   type: "request-start";
+  /** The request method. */
   method: string;
+  /** The request URL. */
   url: string;
 }
 
 /** A new TCP connection is being opened. */
 export interface ConnectStartEvent extends HttpEventBase {
+  /** The event's kind. */
   type: "connect-start";
+  /** The connection this event concerns. */
   connectionId: number;
+  /** The host name or address. */
   host: string;
+  /** The TCP port. */
   port: number;
 }
 
 /** The TCP connection is open. */
 export interface ConnectDoneEvent extends HttpEventBase {
+  /** The event's kind. */
   type: "connect-done";
+  /** The connection this event concerns. */
   connectionId: number;
+  /** The host name or address. */
   host: string;
+  /** The TCP port. */
   port: number;
   /** Time since `connect-start`. */
   durationMs: number;
@@ -44,8 +55,11 @@ export interface ConnectDoneEvent extends HttpEventBase {
 
 /** The TLS handshake completed (https only). */
 export interface TlsDoneEvent extends HttpEventBase {
+  /** The event's kind. */
   type: "tls-done";
+  /** The connection this event concerns. */
   connectionId: number;
+  /** The TLS server name. */
   serverName: string;
   /** Time since `connect-done`. */
   durationMs: number;
@@ -53,7 +67,9 @@ export interface TlsDoneEvent extends HttpEventBase {
 
 /** An idle pooled connection is used instead of a new one. */
 export interface ReuseEvent extends HttpEventBase {
+  /** The event's kind. */
   type: "reuse";
+  /** The connection this event concerns. */
   connectionId: number;
   /** How long the connection was idle. */
   idleMs: number;
@@ -63,9 +79,13 @@ export interface ReuseEvent extends HttpEventBase {
 
 /** The request head and body have been written. */
 export interface RequestSentEvent extends HttpEventBase {
+  /** The event's kind. */
   type: "request-sent";
+  /** The connection this event concerns. */
   connectionId: number;
+  /** The request method. */
   method: string;
+  /** The request URL. */
   url: string;
   /** The exact request head as written (request line and fields). */
   head: string;
@@ -75,10 +95,15 @@ export interface RequestSentEvent extends HttpEventBase {
 
 /** A response head arrived (`status` < 200: informational, another follows). */
 export interface ResponseHeadersEvent extends HttpEventBase {
+  /** The event's kind. */
   type: "response-headers";
+  /** The connection this event concerns. */
   connectionId: number;
+  /** The HTTP version of the response. */
   version: "1.0" | "1.1";
+  /** The HTTP status code. */
   status: number;
+  /** The reason phrase. */
   statusText: string;
   /** Fields as received, names as sent. */
   headers: [string, string][];
@@ -86,7 +111,9 @@ export interface ResponseHeadersEvent extends HttpEventBase {
 
 /** The response body has been read completely (or there was none). */
 export interface BodyDoneEvent extends HttpEventBase {
+  /** The event's kind. */
   type: "body-done";
+  /** The connection this event concerns. */
   connectionId: number;
   /** Body bytes received, after removing chunk framing and before content decoding. */
   bodyBytes: number;
@@ -98,9 +125,13 @@ export interface BodyDoneEvent extends HttpEventBase {
 
 /** A redirect is being followed. */
 export interface RedirectEvent extends HttpEventBase {
+  /** The event's kind. */
   type: "redirect";
+  /** The HTTP status code. */
   status: number;
+  /** The URL redirected from. */
   from: string;
+  /** The URL redirected to. */
   to: string;
   /** The method of the next request (GET after a 303, or after a 301/302 to a POST). */
   method: string;
@@ -108,7 +139,9 @@ export interface RedirectEvent extends HttpEventBase {
 
 /** A pooled connection turned out closed; the idempotent request is sent again. */
 export interface RetryEvent extends HttpEventBase {
+  /** The event's kind. */
   type: "retry";
+  /** The connection this event concerns. */
   connectionId: number;
   /** Why the previous attempt failed. */
   reason: string;
@@ -116,8 +149,11 @@ export interface RetryEvent extends HttpEventBase {
 
 /** The request or its response body failed. */
 export interface ErrorEvent extends HttpEventBase {
+  /** The event's kind. */
   type: "error";
+  /** The connection this event concerns. */
   connectionId?: number;
+  /** The error. */
   error: unknown;
 }
 

@@ -95,14 +95,19 @@ const MAX_PERSIST_INTERVAL = 60_000;
  * ```
  */
 export class TcpControlBlock {
+  /** The connection state (RFC 9293 §3.3.2). */
   state: TcpState = "CLOSED";
   /** Set when the connection ended abnormally. */
   error: TcpError | undefined;
+  /** This connection's settings. */
   readonly config: TcpConfig;
+  /** Local and remote addresses and ports. */
   readonly tuple: TcpTuple;
 
   // Send sequence space (RFC 9293 §3.3.1).
+  /** Initial send sequence number. */
   iss = 0;
+  /** Oldest unacknowledged sequence number (SND.UNA). */
   sndUna = 0;
   /** Next sequence to send (may be pulled back to sndUna after an RTO: go-back-N). */
   sndNxt = 0;
@@ -110,7 +115,9 @@ export class TcpControlBlock {
   sndMax = 0;
   /** Peer's window, bytes (scaled). */
   sndWnd = 0;
+  /** Sequence number of the segment that last updated the window (SND.WL1). */
   sndWl1 = 0;
+  /** Acknowledgment number of the segment that last updated the window (SND.WL2). */
   sndWl2 = 0;
   /** Largest window the peer ever offered (RFC 5961 ACK check, sender SWS). */
   maxSndWnd = 0;
@@ -120,7 +127,9 @@ export class TcpControlBlock {
   sendMss = 536;
 
   // Receive sequence space.
+  /** Initial receive sequence number. */
   irs = 0;
+  /** Next sequence number expected (RCV.NXT). */
   rcvNxt = 0;
   /** Right edge of the window we last advertised. */
   rcvAdvertisedEdge = 0;
@@ -128,7 +137,9 @@ export class TcpControlBlock {
   rcvWindowShift = 0;
 
   // Options.
+  /** Both sides agreed on timestamps (RFC 7323). */
   timestampsEnabled = false;
+  /** Both sides agreed on SACK (RFC 2018). */
   sackEnabled = false;
   #tsRecent = 0;
   #tsRecentAt = 0;
@@ -136,9 +147,11 @@ export class TcpControlBlock {
   readonly #tsOffset: number;
 
   // Buffers.
+  /** Written but unacknowledged data, starting at the first unacknowledged byte. */
   readonly sendBuffer: RingBuffer;
   /** Sequence number of the first byte in the send buffer. */
   #sendBufferSeq = 0;
+  /** Received data not yet read, and out-of-order data past it. */
   readonly receiveBuffer: RingBuffer;
   readonly #assembler: Assembler;
   /** Sequence number of the peer's FIN, once seen (possibly out of order). */
@@ -161,12 +174,15 @@ export class TcpControlBlock {
   #unackedSince = Infinity;
 
   // Retransmission and congestion.
+  /** Round-trip time estimator and RTO. */
   readonly rtt: RttEstimator;
+  /** The congestion controller (cwnd, ssthresh). */
   cc: CongestionControl;
   #retransmitCount = 0;
   #rttSeq: number | undefined;
   #rttStart = 0;
   #dupAcks = 0;
+  /** In fast recovery (RFC 6582 / RFC 6675). */
   inRecovery = false;
   #recoveryPoint = 0;
   /** RFC 6675 HighRxt: the highest sequence retransmitted in this recovery. */
@@ -185,10 +201,13 @@ export class TcpControlBlock {
   #probeOutstanding = false;
   /** Window before the current recovery, for undo (RFC 3522). */
   #undo: { cwnd: number; ssthresh: number; tsval: number; una: number } | undefined;
-  /** Counters for diagnostics. */
+  /** Retransmission timeouts (RFC 6298 §5.4). */
   retransmitTimeouts = 0;
+  /** Fast retransmits (entries into recovery). */
   fastRetransmits = 0;
+  /** Recoveries undone as spurious (RFC 3522). */
   spuriousRetransmits = 0;
+  /** Tail loss probes sent (RFC 8985 §7). */
   tailLossProbes = 0;
 
   #output: OutgoingSegment[] = [];
@@ -1421,7 +1440,6 @@ export class TcpControlBlock {
     const ts = this.timestampsEnabled ? { value: 0, echoReply: 0 } : undefined;
     return tcpOptionsLength({ sackBlocks: options.sackBlocks, timestamp: ts }) - (ts ? 12 : 0);
   }
-
 
   // ---------------------------------------------------------------- timers
 

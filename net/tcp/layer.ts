@@ -238,7 +238,10 @@ export class TcpLayer implements TcpConnHost {
       dontFragment: true,
     }, now);
     if (error) {
-      this.#internals.stats.drop("tcp", error.code === "EMSGSIZE" ? "segment-too-long" : "no-route");
+      this.#internals.stats.drop(
+        "tcp",
+        error.code === "EMSGSIZE" ? "segment-too-long" : "no-route",
+      );
       return;
     }
     const s = this.#internals.stats.live.tcp;

@@ -39,7 +39,8 @@ export class RttEstimator {
   /** Clock granularity G (RFC 6298 §2), ms. */
   readonly #granularity = 1;
 
-  /** @param bounds RTO limits */
+  /** Creates an estimator with no samples yet.
+   * @param bounds RTO limits */
   constructor(bounds: RtoBounds = DEFAULT_RTO_BOUNDS) {
     this.#bounds = bounds;
   }
