@@ -16,7 +16,14 @@ import {
   macEquals,
   prefixMask,
 } from "./wire/address.ts";
-import { ARP_PACKET_LENGTH, ARP_REPLY, ARP_REQUEST, parseArp, writeArp } from "./wire/arp.ts";
+import {
+  ARP_PACKET_LENGTH,
+  ARP_REPLY,
+  ARP_REQUEST,
+  type ArpPacket,
+  parseArp,
+  writeArp,
+} from "./wire/arp.ts";
 import { WireError } from "./wire/errors.ts";
 import {
   ETHERNET_HEADER_LENGTH,
@@ -97,8 +104,12 @@ export class NetworkInterface {
   onUnknownProtocol: Ipv4Handler = () => {};
   /** Told when queued packets are dropped because ARP failed. */
   onUnreachable: UnreachableHandler = () => {};
+  /** Sees every valid ARP packet received (DHCP's RFC 5227 address probe watches for conflicts). */
+  onArp: ((arp: ArpPacket, now: number) => void) | undefined;
   /** Accept IPv4 packets for any destination (a gateway's inside interface, DHCP before a lease). */
   acceptAnyDestination = false;
+  /** More addresses this host answers ARP for and treats as its own (a gateway's DNS address). */
+  readonly extraAddresses: Set<number> = new Set();
   /** Frames to transmit at the next flush. */
   transmitQueue: Frame[] = [];
   /** Frames sent to our own address, to be fed back to input by the stack. */
@@ -142,8 +153,8 @@ export class NetworkInterface {
   /** Whether a packet to `address` is for this host. */
   isLocalAddress(address: number): boolean {
     const c = this.config;
-    return address === IPV4_BROADCAST || (c !== undefined &&
-      (address === c.address || address === this.subnetBroadcast));
+    return address === IPV4_BROADCAST || this.extraAddresses.has(address) ||
+      (c !== undefined && (address === c.address || address === this.subnetBroadcast));
   }
 
   // ---- input ----
@@ -190,6 +201,7 @@ export class NetworkInterface {
     const s = this.#stats.live.arp;
     s.packetsIn++;
     s.bytesIn += bytes.length;
+    this.onArp?.(arp, now);
     const sender = arp.senderProtocolAddress;
     const senderMac = arp.senderHardwareAddress;
     const c = this.config;
@@ -197,14 +209,15 @@ export class NetworkInterface {
       this.#stats.drop("arp", "group-sender-mac");
       return;
     }
-    const forUs = c !== undefined && arp.targetProtocolAddress === c.address;
+    const target = arp.targetProtocolAddress;
+    const forUs = c !== undefined && (target === c.address || this.extraAddresses.has(target));
     if (sender !== 0 && (c === undefined || sender !== c.address)) {
       // RFC 826 merge: refresh an existing entry from any ARP; create one only if it is for us.
       const released = this.neighbors.learn(sender, senderMac, now, forUs);
       for (const packet of released) this.#transmitResolved(packet, senderMac);
     }
     if (forUs && arp.operation === ARP_REQUEST) {
-      this.#sendArp(ARP_REPLY, senderMac, senderMac, sender);
+      this.#sendArp(ARP_REPLY, senderMac, senderMac, sender, target);
     }
   }
 
@@ -268,12 +281,21 @@ export class NetworkInterface {
     destinationMac: Uint8Array,
     targetMac: Uint8Array,
     target: number,
+    senderAddress?: number,
   ): void {
     const c = this.config;
     if (!c) return;
     const frame = new Uint8Array(ETHERNET_HEADER_LENGTH + ARP_PACKET_LENGTH);
     writeEthernetHeader(frame, 0, destinationMac, this.mac, ETHERTYPE_ARP);
-    writeArp(frame, ETHERNET_HEADER_LENGTH, operation, this.mac, c.address, targetMac, target);
+    writeArp(
+      frame,
+      ETHERNET_HEADER_LENGTH,
+      operation,
+      this.mac,
+      senderAddress ?? c.address,
+      targetMac,
+      target,
+    );
     this.#queueFrame(frame);
     this.#countArpOut(frame.length);
   }
