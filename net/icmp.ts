@@ -214,6 +214,11 @@ export class IcmpLayer {
     switch (message.type) {
       case ICMP_ECHO_REQUEST: {
         s.echoRequestsIn++;
+        // A gateway accepts packets for any address; it answers only for its own.
+        if (!this.#internals.iface.isLocalAddress(packet.destination)) {
+          stats.drop("icmp", "echo-not-for-us");
+          return;
+        }
         // Like Linux (icmp_echo_ignore_broadcasts=1), don't answer broadcast pings (smurf).
         if (
           packet.destination === IPV4_BROADCAST ||

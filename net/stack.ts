@@ -304,6 +304,16 @@ export class Stack {
     return this.#iface;
   }
 
+  /** @internal The TCP layer (a gateway intercepts connections through it). */
+  get _tcp(): TcpLayer {
+    return this.#tcp;
+  }
+
+  /** @internal The UDP layer (a gateway intercepts datagrams through it). */
+  get _udp(): UdpLayer {
+    return this.#udp;
+  }
+
   /** @internal Registers a timed layer polled by the event loop. */
   _addTimed(layer: { poll(now: number): void; nextDeadline(): number }): void {
     this.#timed.add(layer);

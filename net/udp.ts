@@ -51,6 +51,20 @@ interface Received {
   from: NetAddr;
 }
 
+/** A datagram no socket took, offered to {@linkcode UdpLayer.intercept}. */
+export interface InterceptedDatagram {
+  /** Source address (uint32). */
+  source: number;
+  /** Source port. */
+  sourcePort: number;
+  /** Destination address (uint32). */
+  destination: number;
+  /** Destination port. */
+  destinationPort: number;
+  /** Payload: a view of the received frame. */
+  payload: Uint8Array;
+}
+
 /** The largest UDP payload in one IPv4 datagram (65535 − 20 − 8). */
 export const MAX_UDP_PAYLOAD = 65507;
 
@@ -292,6 +306,38 @@ export class UdpLayer {
     this.#internals.kick();
   }
 
+  /**
+   * Receives datagrams no socket takes (a gateway's NAT); returns true when it took one. The
+   * payload is a view of the frame: copy it if kept.
+   */
+  intercept: ((datagram: InterceptedDatagram) => boolean) | undefined;
+
+  /** Sends a datagram with any source address and port (a gateway answering for the outside). */
+  sendFrom(
+    source: number,
+    sourcePort: number,
+    destination: number,
+    destinationPort: number,
+    payload: Uint8Array,
+  ): void {
+    if (payload.length > MAX_UDP_PAYLOAD) {
+      throw new MessageTooLong(`datagram of ${payload.length} bytes exceeds ${MAX_UDP_PAYLOAD}`);
+    }
+    const iface = this.#internals.iface;
+    const frame = iface.allocatePacket(UDP_HEADER_LENGTH + payload.length);
+    writeUdp(frame, PAYLOAD_OFFSET, source, destination, sourcePort, destinationPort, payload);
+    const error = iface.sendIpv4(
+      frame,
+      { destination, protocol: PROTOCOL_UDP, source },
+      this.#internals.now(),
+    );
+    if (error) throw error;
+    const s = this.#internals.stats.live.udp;
+    s.packetsOut++;
+    s.bytesOut += payload.length;
+    this.#internals.kick();
+  }
+
   /** Handles a received UDP packet. */
   input(packet: Ipv4Packet, _now: number): void {
     const stats = this.#internals.stats;
@@ -302,10 +348,28 @@ export class UdpLayer {
     }
     const port = datagram.destinationPort;
     const bound = this.#sockets.get(port);
+    const destination = packet.destination;
+    const local = this.#internals.iface.isLocalAddress(destination);
+    // A wildcard socket takes datagrams for this host only, even on a gateway that accepts all.
     const socket = bound?.find((s) =>
-      s.localAddress === 0 || s.localAddress === packet.destination
+      s.localAddress === destination || (s.localAddress === 0 && local)
     );
     if (!socket) {
+      const intercept = this.intercept;
+      if (
+        intercept && intercept({
+          source: packet.source,
+          sourcePort: datagram.sourcePort,
+          destination,
+          destinationPort: port,
+          payload: datagram.payload,
+        })
+      ) {
+        const s = stats.live.udp;
+        s.packetsIn++;
+        s.bytesIn += datagram.payload.length;
+        return;
+      }
       stats.drop("udp", "no-socket");
       // RFC 1122 §4.1.3.1: port unreachable for unicast datagrams to a closed port.
       this.#internals.sendIcmpPortUnreachable(packet);

@@ -62,8 +62,13 @@ interface Entry {
   halfOpen: boolean;
 }
 
-function key(remoteAddress: number, remotePort: number, localPort: number): string {
-  return `${remoteAddress}:${remotePort}:${localPort}`;
+function key(
+  remoteAddress: number,
+  remotePort: number,
+  localAddress: number,
+  localPort: number,
+): string {
+  return `${remoteAddress}:${remotePort}:${localAddress}:${localPort}`;
 }
 
 /**
@@ -127,7 +132,7 @@ export class TcpLayer implements TcpConnHost {
     const route = this.#internals.iface.nextHop(remoteAddress);
     if (typeof route !== "number") throw route;
     const localPort = options.localPort ?? this.#ephemeralPort(remoteAddress, options.port);
-    if (this.#connections.has(key(remoteAddress, options.port, localPort))) {
+    if (this.#connections.has(key(remoteAddress, options.port, this.#localAddress(), localPort))) {
       throw new AddressInUse(
         `local port ${localPort} is already connected to ${options.hostname}:${options.port}`,
       );
@@ -142,7 +147,7 @@ export class TcpLayer implements TcpConnHost {
     const iss = this.#isn.next(tuple.localAddress, localPort, remoteAddress, options.port, now);
     const tcb = TcpControlBlock.connect(this.#config(options.tcp), tuple, iss, now);
     const conn = new TcpConn(tcb, this);
-    this.#connections.set(key(remoteAddress, options.port, localPort), {
+    this.#connections.set(key(remoteAddress, options.port, this.#localAddress(), localPort), {
       tcb,
       conn,
       halfOpen: false,
@@ -193,7 +198,10 @@ export class TcpLayer implements TcpConnHost {
     for (let attempt = 0; attempt < 4096; attempt++) {
       const port = 49152 + Math.floor(Math.random() * 16384);
       if (this.#listeners.has(port)) continue;
-      if (remotePort !== 0 && this.#connections.has(key(remoteAddress, remotePort, port))) continue;
+      if (
+        remotePort !== 0 &&
+        this.#connections.has(key(remoteAddress, remotePort, this.#localAddress(), port))
+      ) continue;
       if (
         remotePort === 0 &&
         [...this.#connections.values()].some((e) => e.tcb.tuple.localPort === port)
@@ -210,7 +218,12 @@ export class TcpLayer implements TcpConnHost {
     const now = this.now();
     for (const segment of tcb.takeOutput()) this.#transmit(tcb.tuple, segment, now);
     const entry = this.#connections.get(
-      key(tcb.tuple.remoteAddress, tcb.tuple.remotePort, tcb.tuple.localPort),
+      key(
+        tcb.tuple.remoteAddress,
+        tcb.tuple.remotePort,
+        tcb.tuple.localAddress,
+        tcb.tuple.localPort,
+      ),
     );
     if (entry && entry.tcb === tcb) this.#afterChange(entry);
     this.#internals.kick();
@@ -268,7 +281,12 @@ export class TcpLayer implements TcpConnHost {
     tcb.changed = false;
     if (tcb.state === "CLOSED") {
       this.#connections.delete(
-        key(tcb.tuple.remoteAddress, tcb.tuple.remotePort, tcb.tuple.localPort),
+        key(
+          tcb.tuple.remoteAddress,
+          tcb.tuple.remotePort,
+          tcb.tuple.localAddress,
+          tcb.tuple.localPort,
+        ),
       );
       if (entry.halfOpen && entry.listener) entry.listener.halfOpen--;
     }
@@ -303,7 +321,7 @@ export class TcpLayer implements TcpConnHost {
     const remoteAddress = packet.source;
     const remotePort = parsed.sourcePort;
     const localPort = parsed.destinationPort;
-    const k = key(remoteAddress, remotePort, localPort);
+    const k = key(remoteAddress, remotePort, packet.destination, localPort);
     let entry = this.#connections.get(k);
     // A new SYN may reuse a tuple in TIME-WAIT when it is clearly newer (RFC 6191's idea).
     if (
@@ -320,6 +338,13 @@ export class TcpLayer implements TcpConnHost {
       return;
     }
     const listener = this.#findListener(localPort, packet.destination);
+    if (
+      !listener && this.#intercept && (segment.flags & (SYN | ACK | RST)) === SYN &&
+      !this.#internals.iface.isLocalAddress(packet.destination)
+    ) {
+      this.#interceptSyn(packet, segment, remoteAddress, remotePort, localPort);
+      return;
+    }
     if (listener && !(segment.flags & RST)) {
       if ((segment.flags & (SYN | ACK)) === SYN) {
         this.#passiveOpen(listener, packet, segment, remoteAddress, remotePort, localPort, now);
@@ -333,6 +358,73 @@ export class TcpLayer implements TcpConnHost {
     }
     stats.drop("tcp", "no-connection");
     this.#sendReset(packet.destination, remoteAddress, localPort, remotePort, segment, now);
+  }
+
+  #intercept: ((tuple: TcpTuple) => Promise<boolean>) | undefined;
+  #interceptListener: TcpListener | undefined;
+  readonly #pendingSyns = new Map<string, { syn: IncomingSegment; tuple: TcpTuple }>();
+  /** Most SYNs waiting for an interception decision (a SYN flood cannot grow it). */
+  maxPendingSyns = 1024;
+
+  /**
+   * Takes SYNs to addresses that are not ours (a gateway): `decide` is asked, before any answer
+   * goes to the peer, whether to accept (e.g. after the outside connection succeeded). Accepted
+   * connections come out of the returned listener once established; refused ones get RST.
+   */
+  interceptConnections(decide: (tuple: TcpTuple) => Promise<boolean>): TcpListener {
+    this.#intercept = decide;
+    this.#interceptListener = new TcpListener(0, 0, Number.MAX_SAFE_INTEGER, () => {
+      this.#intercept = undefined;
+      this.#interceptListener = undefined;
+    });
+    return this.#interceptListener;
+  }
+
+  #interceptSyn(
+    packet: Ipv4Packet,
+    syn: IncomingSegment,
+    remoteAddress: number,
+    remotePort: number,
+    localPort: number,
+  ): void {
+    const k = key(remoteAddress, remotePort, packet.destination, localPort);
+    const pending = this.#pendingSyns.get(k);
+    if (pending) {
+      pending.syn = { ...syn, payload: new Uint8Array(0) }; // a retransmitted SYN: keep waiting
+      return;
+    }
+    if (this.#pendingSyns.size >= this.maxPendingSyns) {
+      this.#internals.stats.drop("tcp", "intercept-queue-full");
+      return;
+    }
+    const tuple: TcpTuple = {
+      localAddress: packet.destination,
+      localPort,
+      remoteAddress,
+      remotePort,
+    };
+    // The SYN's options are needed later; its payload (if any) is dropped and retransmitted.
+    this.#pendingSyns.set(k, { syn: { ...syn, payload: new Uint8Array(0) }, tuple });
+    const decide = this.#intercept!;
+    decide(tuple).then((ok) => ok, () => false).then((ok) => {
+      const entry = this.#pendingSyns.get(k);
+      this.#pendingSyns.delete(k);
+      if (!entry) return;
+      const now = this.now();
+      const listener = this.#interceptListener;
+      const existing = this.#connections.get(k);
+      if (!ok || !listener || existing) {
+        this.#sendReset(tuple.localAddress, remoteAddress, localPort, remotePort, entry.syn, now);
+        return;
+      }
+      const iss = this.#isn.next(tuple.localAddress, localPort, remoteAddress, remotePort, now);
+      const tcb = TcpControlBlock.accept(this.#config(), tuple, entry.syn, iss, now);
+      const conn = new TcpConn(tcb, this);
+      listener.halfOpen++;
+      this.#connections.set(k, { tcb, conn, listener, halfOpen: true });
+      this.#internals.stats.live.tcp.passiveOpens++;
+      this.flush(tcb);
+    });
   }
 
   #findListener(port: number, address: number): TcpListener | undefined {
@@ -393,7 +485,7 @@ export class TcpLayer implements TcpConnHost {
     );
     const conn = new TcpConn(tcb, this);
     listener.halfOpen++;
-    this.#connections.set(key(remoteAddress, remotePort, localPort), {
+    this.#connections.set(key(remoteAddress, remotePort, packet.destination, localPort), {
       tcb,
       conn,
       listener,
@@ -439,7 +531,7 @@ export class TcpLayer implements TcpConnHost {
       now,
     );
     const conn = new TcpConn(tcb, this);
-    this.#connections.set(key(remoteAddress, remotePort, localPort), {
+    this.#connections.set(key(remoteAddress, remotePort, packet.destination, localPort), {
       tcb,
       conn,
       listener,
@@ -512,7 +604,9 @@ export class TcpLayer implements TcpConnHost {
     const h = report.transportHeader;
     const localPort = (h[0] << 8) | h[1];
     const remotePort = (h[2] << 8) | h[3];
-    const entry = this.#connections.get(key(report.destination, remotePort, localPort));
+    const entry = this.#connections.get(
+      key(report.destination, remotePort, report.source, localPort),
+    );
     if (!entry) return;
     if (report.nextHopMtu > 0) {
       // Path MTU discovery (RFC 1191): shrink segments; retransmission resends them smaller.
@@ -526,11 +620,12 @@ export class TcpLayer implements TcpConnHost {
   /** Packets to `frame`'s destination were dropped because ARP failed. */
   unreachable(frame: Uint8Array, _error: NetError): void {
     if (frame.length < 38 || frame[23] !== PROTOCOL_TCP) return;
-    const remoteAddress = ((frame[30] << 24) | (frame[31] << 16) | (frame[32] << 8) | frame[33]) >>>
-      0;
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    const localAddress = view.getUint32(26);
+    const remoteAddress = view.getUint32(30);
     const localPort = (frame[34] << 8) | frame[35];
     const remotePort = (frame[36] << 8) | frame[37];
-    const entry = this.#connections.get(key(remoteAddress, remotePort, localPort));
+    const entry = this.#connections.get(key(remoteAddress, remotePort, localAddress, localPort));
     if (!entry) return;
     entry.tcb.unreachable(this.now());
     this.flush(entry.tcb);
