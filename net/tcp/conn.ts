@@ -179,6 +179,26 @@ export class TcpConn {
     }
   }
 
+  /** Closes the connection at once with RST (data not yet sent or read is discarded). */
+  abort(): void {
+    if (this.#closedLocally) return;
+    this.#closedLocally = true;
+    const tcb = this.#tcb;
+    tcb.orphaned = true;
+    tcb.abort(this.#host.now(), "aborted");
+    this.#host.flush(tcb);
+    const error = new Closed("the connection was aborted");
+    for (
+      const w of [
+        ...this.#readers.splice(0),
+        ...this.#writers.splice(0),
+        ...this.#established.splice(0),
+      ]
+    ) {
+      w.reject(error);
+    }
+  }
+
   /** Turns Nagle's algorithm off (`true`) or on. */
   setNoDelay(noDelay = true): void {
     this.#tcb.setNoDelay(noDelay, this.#host.now());

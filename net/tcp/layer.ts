@@ -338,10 +338,7 @@ export class TcpLayer implements TcpConnHost {
       return;
     }
     const listener = this.#findListener(localPort, packet.destination);
-    if (
-      !listener && this.#intercept && (segment.flags & (SYN | ACK | RST)) === SYN &&
-      !this.#internals.iface.isLocalAddress(packet.destination)
-    ) {
+    if (!listener && this.#intercept && (segment.flags & (SYN | ACK | RST)) === SYN) {
       this.#interceptSyn(packet, segment, remoteAddress, remotePort, localPort);
       return;
     }
@@ -367,7 +364,7 @@ export class TcpLayer implements TcpConnHost {
   maxPendingSyns = 1024;
 
   /**
-   * Takes SYNs to addresses that are not ours (a gateway): `decide` is asked, before any answer
+   * Takes SYNs no listener takes (a gateway's outbound connections): `decide` is asked, before any answer
    * goes to the peer, whether to accept (e.g. after the outside connection succeeded). Accepted
    * connections come out of the returned listener once established; refused ones get RST.
    */
