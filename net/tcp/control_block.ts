@@ -743,6 +743,14 @@ export class TcpControlBlock {
     }
     if (!acceptable) {
       if (flags & RST) return;
+      // TIME-WAIT: the peer's retransmitted FIN (it lost our ACK) is acknowledged below and
+      // restarts the 2 MSL timer (RFC 9293 §3.10.7.4, TIME-WAIT; as Linux does).
+      if (
+        this.state === "TIME-WAIT" && (flags & FIN) &&
+        seqAdd(seg.seq, segLength) === this.rcvNxt
+      ) {
+        this.#timeWaitAt = now + this.config.timeWaitTimeout;
+      }
       // A zero window still takes ACKs (RFC 9293 §3.10.7.4): process the ACK, drop the data.
       if (window === 0 && segLength > 0 && (flags & ACK) && seg.seq === this.rcvNxt) {
         this.#processAck(seg, now);

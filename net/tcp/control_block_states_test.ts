@@ -365,6 +365,15 @@ Deno.test("TIME-WAIT: closes after 2 MSL", () => {
   t.advance(1).expectNothingSent().expectState("CLOSED");
 });
 
+Deno.test("TIME-WAIT: a retransmitted FIN is acknowledged and restarts the 2 MSL timer", () => {
+  const t = tcpTest({ config: { timeWaitTimeout: 60_000 } }).inState("TIME-WAIT");
+  t.advance(30_000);
+  t.receive({ seq: t.remoteSeq(0), ack: seqAdd(t.localFinSeq, 1), flags: "FIN|ACK" });
+  t.expectSent({ seq: seqAdd(t.localFinSeq, 1), ack: t.remoteSeq(1) }).expectState("TIME-WAIT");
+  t.advance(59_999).expectState("TIME-WAIT");
+  t.advance(1).expectState("CLOSED");
+});
+
 Deno.test("TIME-WAIT: no timers other than 2 MSL run", () => {
   const t = tcpTest().inState("TIME-WAIT");
   assert.equal(t.tcb.nextDeadline(), t.now + t.config().timeWaitTimeout);
