@@ -728,6 +728,21 @@ export class TcpControlBlock {
       return;
     }
 
+    // Simultaneous open (RFC 9293 Figure 8, line 6): the peer's SYN-ACK acknowledges our SYN and
+    // completes the handshake. Its SYN is one we already have, so the sequence check below would
+    // drop it and cost a round trip; Linux accepts it the same way.
+    if (
+      this.state === "SYN-RECEIVED" && (flags & SYN) && (flags & ACK) && !(flags & RST) &&
+      seg.seq === this.irs && seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax)
+    ) {
+      this.#ackSyn(seg, now);
+      this.state = this.#finQueued ? "FIN-WAIT-1" : "ESTABLISHED";
+      this.changed = true;
+      this.#updateWindow(seg.window, seg.seq, seg.ack, true);
+      if (this.config.keepAlive) this.#keepAliveAt = now + this.config.keepAliveIdle;
+      return;
+    }
+
     // First check: sequence number acceptability.
     const window = seqDiff(this.rcvNxt, this.rcvAdvertisedEdge);
     let acceptable: boolean;

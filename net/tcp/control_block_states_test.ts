@@ -90,6 +90,17 @@ Deno.test("SYN-SENT: close() abandons the attempt silently", () => {
   t.advance(5000).expectNothingSent();
 });
 
+Deno.test("SYN-SENT: simultaneous open goes through SYN-RECEIVED (RFC 9293 Figure 8)", () => {
+  const t = tcpTest().inState("SYN-SENT");
+  t.receive({ seq: t.irs, ack: 0, flags: "SYN" });
+  t.expectSent({ seq: t.iss, ack: t.remoteSeq(0), flags: "SYN|ACK" });
+  t.expectState("SYN-RECEIVED");
+  // The peer's SYN-ACK crosses ours.
+  t.receive({ seq: t.irs, ack: t.localSeq(0), flags: "SYN|ACK" });
+  t.expectNothingSent().expectState("ESTABLISHED"); // our SYN-ACK already acknowledged theirs
+  t.send("hi").expectSent({ seq: t.localSeq(0), ack: t.remoteSeq(0), payload: "hi" });
+});
+
 Deno.test("SYN-SENT: simultaneous open completed by a plain ACK", () => {
   const t = tcpTest().inState("SYN-SENT");
   t.receive({ seq: t.irs, ack: 0, flags: "SYN" }).expectSent({ flags: "SYN|ACK" });
