@@ -17,6 +17,12 @@ import type { StackInternals } from "./_internals.ts";
 import { type TcpConnectOptions, TcpLayer, type TcpListenOptions } from "./tcp/layer.ts";
 import type { TcpConn, TcpListener } from "./tcp/conn.ts";
 import type { TcpConfig } from "./tcp/config.ts";
+import type { DhcpLease } from "./dhcp/client.ts";
+import { StackDhcpClient, type StackDhcpOptions } from "./dhcp/stack_client.ts";
+import type { DnsAnswer } from "./dns/resolver.ts";
+import { type ResolveOptions, type StackDnsOptions, StackResolver } from "./dns/stack_resolver.ts";
+import type { SntpResult } from "./ntp/sntp.ts";
+import { type NtpQueryOptions, ntpQueryOver } from "./ntp/stack_query.ts";
 
 /** Options of {@linkcode Stack}. */
 /** Options of {@linkcode Stack}: the NIC, addressing and interface tunables. */
@@ -33,6 +39,10 @@ export interface StackOptions extends InterfaceOptions {
   icmpErrorsPerSecond?: number;
   /** Default TCP settings for every connection (buffer sizes, congestion control, ...). */
   tcp?: Partial<TcpConfig>;
+  /** Configure by DHCP: `true` or client options; `await stack.dhcp()` waits for the lease. */
+  dhcp?: boolean | StackDhcpOptions;
+  /** DNS servers (e.g. `["10.0.2.3"]`) or settings; default: the DHCP lease's servers. */
+  dns?: string[] | StackDnsOptions;
 }
 
 /** The stack's IPv4 configuration as text. */
@@ -85,7 +95,7 @@ export function parseCidr(text: string): { address: number; prefixLength: number
  * await right.close();
  * ```
  */
-export class Stack {
+export class Stack extends EventTarget {
   /** The NIC this stack owns. */
   readonly nic: Nic;
   readonly #iface: NetworkInterface;
@@ -105,6 +115,7 @@ export class Stack {
 
   /** Brings a stack up on `options.nic` and starts its event loop. */
   constructor(options: StackOptions) {
+    super();
     this.nic = options.nic;
     this.#clock = options.clock ?? (() => performance.now());
     this.#iface = new NetworkInterface(options.nic, this.#stats, options);
@@ -150,6 +161,76 @@ export class Stack {
     }
     this.#loopDone = this.#receiveLoop();
     this.#kick();
+    this.#dnsOptions = Array.isArray(options.dns) ? { servers: options.dns } : options.dns;
+    if (options.dhcp) this.dhcp(options.dhcp === true ? {} : options.dhcp).catch(() => {});
+  }
+
+  #dhcpClient: StackDhcpClient | undefined;
+  #resolver: StackResolver | undefined;
+  readonly #dnsOptions: StackDnsOptions | undefined;
+
+  /**
+   * Starts the DHCP client (once; later calls just wait) and resolves with the lease when it is
+   * bound. Lease changes are dispatched on the stack as `"lease"` events
+   * (`DhcpLeaseEvent`: acquired, renewed, changed, lost, declined).
+   *
+   * @example
+   * ```ts ignore
+   * const stack = new Stack({ nic });
+   * stack.addEventListener("lease", (e) => console.log((e as DhcpLeaseEvent).change));
+   * const lease = await stack.dhcp({ hostname: "usernet" });
+   * console.log(stack.ipv4); // { address: "10.0.2.15", prefixLength: 24, gateway: "10.0.2.2" }
+   * ```
+   */
+  dhcp(options: StackDhcpOptions = {}, signal?: AbortSignal): Promise<DhcpLease> {
+    this.#assertOpen();
+    if (!this.#dhcpClient) {
+      this.#dhcpClient = new StackDhcpClient(this, options);
+      this.#dhcpClient.start();
+    }
+    return this.#dhcpClient.bound(signal);
+  }
+
+  /** The DHCP client, once `dhcp()` (or the `dhcp` option) started it. */
+  get dhcpClient(): StackDhcpClient | undefined {
+    return this.#dhcpClient;
+  }
+
+  /** The resolver (servers from the `dns` option, else the DHCP lease). */
+  get resolver(): StackResolver {
+    return this.#resolver ??= new StackResolver(
+      this,
+      this.#dnsOptions,
+      () => this.#dhcpClient?.lease?.dns ?? [],
+    );
+  }
+
+  /**
+   * Resolves `name` through the stack (hosts table, cache, then DNS over the stack's UDP, TCP
+   * when truncated). Rejects with a `DnsResolveError` subclass.
+   *
+   * @example
+   * ```ts ignore
+   * const answer = await stack.resolve("example.com", { type: "MX" });
+   * console.log(formatShort(answer)); // ["10 mail.example.com."]
+   * ```
+   */
+  resolve(name: string, options?: ResolveOptions): Promise<DnsAnswer> {
+    this.#assertOpen();
+    return this.resolver.resolve(name, options);
+  }
+
+  /**
+   * Measures the local clock against an NTP server (SNTP, RFC 4330) through the stack.
+   *
+   * @example
+   * ```ts ignore
+   * const { offsetMs, delayMs } = await stack.ntpQuery("10.0.2.2");
+   * ```
+   */
+  ntpQuery(server: string, options?: NtpQueryOptions): Promise<SntpResult> {
+    this.#assertOpen();
+    return ntpQueryOver(this, server, options);
   }
 
   readonly #icmpErrorListeners = new Set<(report: import("./icmp.ts").IcmpErrorReport) => void>();
@@ -232,7 +313,8 @@ export class Stack {
   }
 
   /**
-   * Opens a TCP connection; resolves once established. Shaped like `Deno.connect`.
+   * Opens a TCP connection; resolves once established. Shaped like `Deno.connect`: `hostname`
+   * is an IPv4 address or a name, resolved first through {@linkcode resolve}.
    *
    * @example
    * ```ts ignore
@@ -241,7 +323,11 @@ export class Stack {
    */
   connect(options: TcpConnectOptions): Promise<TcpConn> {
     this.#assertOpen();
-    return this.#tcp.connect(options);
+    if (parseIpv4Address(options.hostname) !== undefined) return this.#tcp.connect(options);
+    // A name: resolve it first (A records through the stack's resolver).
+    return this.resolver.lookupIpv4(options.hostname).then((hostname) =>
+      this.#tcp.connect({ ...options, hostname })
+    );
   }
 
   /**
@@ -281,9 +367,11 @@ export class Stack {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#dhcpClient?.close();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#flush();
     this.nic.close();
+    await this.#resolver?.close();
     await this.#loopDone;
   }
 
