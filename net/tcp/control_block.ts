@@ -335,15 +335,11 @@ export class TcpControlBlock {
     if (n > 0 && this.#isDataState()) {
       // Window update when reading opened the window enough (receiver SWS avoidance).
       const edge = seqAdd(this.rcvNxt, this.#advertisableWindow());
-      if (seqGt(edge, this.rcvAdvertisedEdge) && this.#advertisableWindow() > before) {
-        const gain = seqDiff(this.rcvAdvertisedEdge, edge);
-        const windowWas = seqDiff(this.rcvNxt, this.rcvAdvertisedEdge);
-        if (
-          gain >= Math.min(this.config.receiveBufferSize / 2, this.config.maxSegmentSize) ||
-          windowWas < this.config.maxSegmentSize
-        ) {
-          this.#sendAck(now);
-        }
+      if (
+        this.#advertisableWindow() > before &&
+        seqDiff(this.rcvAdvertisedEdge, edge) >= this.#windowUpdateThreshold()
+      ) {
+        this.#sendAck(now);
       }
     }
     return n;
@@ -469,18 +465,19 @@ export class TcpControlBlock {
     return this.receiveBuffer.free;
   }
 
+  /** The smallest move of the window's right edge worth offering: min(buffer / 2, MSS). */
+  #windowUpdateThreshold(): number {
+    return Math.min(this.config.receiveBufferSize / 2, this.config.maxSegmentSize);
+  }
+
   /** The window field for an outgoing segment, never shrinking the advertised right edge. */
   #windowField(): number {
     const available = this.#advertisableWindow();
     let edge = seqAdd(this.rcvNxt, available);
-    // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): move the edge only by useful amounts.
+    // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): move the edge only by useful amounts, also
+    // when the window is closed (offering a few bytes invites tiny segments).
     const gain = seqDiff(this.rcvAdvertisedEdge, edge);
-    if (
-      gain > 0 && gain < Math.min(this.config.receiveBufferSize / 2, this.config.maxSegmentSize) &&
-      seqGt(this.rcvAdvertisedEdge, this.rcvNxt)
-    ) {
-      edge = this.rcvAdvertisedEdge;
-    }
+    if (gain > 0 && gain < this.#windowUpdateThreshold()) edge = this.rcvAdvertisedEdge;
     if (seqLt(edge, this.rcvAdvertisedEdge)) edge = this.rcvAdvertisedEdge; // never shrink
     const window = Math.max(0, seqDiff(this.rcvNxt, edge));
     const field = Math.min(0xffff, Math.floor(window / 2 ** this.rcvWindowShift));
