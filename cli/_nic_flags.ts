@@ -1,7 +1,8 @@
 /**
  * The NIC and address flags every CLI tool shares:
  * `--tap NAME [--netns NS] | --qemu unix:PATH|tcp:HOST:PORT | --qemu-listen unix:PATH|tcp:HOST:PORT
- *  | --qemu-dgram LOCAL,REMOTE`, `--address A/P [--gateway G]`, `--mac`, `--mtu`, `--pcap FILE`.
+ *  | --qemu-dgram LOCAL,REMOTE`, `--address A/P [--gateway G]` or `--dhcp`,
+ *  `--dns IP[,IP]`, `--mac`, `--mtu`, `--pcap FILE`.
  */
 import type { Nic } from "../drivers/nic.ts";
 import { PcapNic } from "../drivers/pcap.ts";
@@ -17,6 +18,8 @@ export const NIC_FLAG_OPTIONS = {
   "qemu-dgram": { type: "string" },
   address: { type: "string" },
   gateway: { type: "string" },
+  dhcp: { type: "boolean" },
+  dns: { type: "string" },
   mac: { type: "string" },
   mtu: { type: "string" },
   pcap: { type: "string" },
@@ -31,6 +34,8 @@ export const NIC_FLAGS_HELP = `NIC (pick one):
 Addressing:
   --address A/P                  our IPv4 address and prefix, e.g. 10.0.2.15/24
   --gateway G                    default gateway
+  --dhcp                         get address, gateway and DNS servers by DHCP instead
+  --dns IP[,IP]                  DNS servers (default: the DHCP lease's)
 Other:
   --mac MAC  --mtu N  --pcap FILE (capture every frame to FILE)`;
 
@@ -43,6 +48,8 @@ export interface NicFlags {
   "qemu-dgram"?: string;
   address?: string;
   gateway?: string;
+  dhcp?: boolean;
+  dns?: string;
   mac?: string;
   mtu?: string;
   pcap?: string;
@@ -118,16 +125,24 @@ export async function openStack(
   flags: NicFlags,
   log: (line: string) => void = () => {},
 ): Promise<Stack> {
-  if (!flags.address) {
-    throw new UsageError("--address A/P is required, e.g. --address 10.0.2.15/24");
+  if (!flags.address && !flags.dhcp) {
+    throw new UsageError("--address A/P or --dhcp is required, e.g. --address 10.0.2.15/24");
   }
+  if (flags.address && flags.dhcp) throw new UsageError("choose --address or --dhcp, not both");
+  const dns = flags.dns?.split(",").filter(Boolean);
   const nic = await openNic(flags, log);
+  let stack: Stack;
   try {
-    return new Stack({ nic, address: flags.address, gateway: flags.gateway });
+    stack = new Stack({ nic, address: flags.address, gateway: flags.gateway, dns });
   } catch (error) {
     nic.close();
     throw error;
   }
+  if (flags.dhcp) {
+    const { dhcpUp } = await import("../net/dhcp/stack_client.ts");
+    await dhcpUp(stack, log);
+  }
+  return stack;
 }
 
 /** Runs a CLI main: usage errors and failures become one line on stderr and an exit status. */

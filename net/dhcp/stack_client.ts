@@ -15,6 +15,7 @@ import type { UdpSocket } from "../udp.ts";
 import { formatIpv4Address, macEquals } from "../wire/address.ts";
 import { ARP_REQUEST, type ArpPacket } from "../wire/arp.ts";
 import {
+  describeLease,
   DhcpClient,
   type DhcpClientEvent,
   type DhcpClientOutput,
@@ -386,4 +387,32 @@ export class DhcpStopped extends Error {
 
 function cryptoRandom(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0] / 2 ** 32;
+}
+
+/**
+ * Configures `stack` by DHCP for a command-line tool: starts the client, logs the lease, and
+ * rejects with {@linkcode DhcpStopped} (the stack closed) if no lease came within `timeoutMs`.
+ *
+ * @example
+ * ```ts ignore
+ * await dhcpUp(stack, (line) => console.error(line)); // "dhcp: 10.0.2.15/24 via 10.0.2.2 ..."
+ * ```
+ */
+export async function dhcpUp(
+  stack: Stack,
+  log: (line: string) => void = () => {},
+  timeoutMs = 30_000,
+): Promise<DhcpLease> {
+  log("dhcp: asking for a lease ...");
+  try {
+    const lease = await stack.dhcp({}, AbortSignal.timeout(timeoutMs));
+    log(`dhcp: ${describeLease(lease)}`);
+    return lease;
+  } catch (error) {
+    await stack.close();
+    if ((error as Error).name === "TimeoutError") {
+      throw new DhcpStopped(`no DHCP lease within ${timeoutMs / 1000} s`);
+    }
+    throw error;
+  }
 }
