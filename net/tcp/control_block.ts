@@ -166,6 +166,8 @@ export class TcpControlBlock {
   #delayedAckAt = Infinity;
   #persistAt = Infinity;
   #persistBackoff = 0;
+  /** Set while the persist timer sends into a small window despite sender SWS avoidance. */
+  #swsOverride = false;
   #keepAliveAt = Infinity;
   #keepAliveProbesSent = 0;
   #timeWaitAt = Infinity;
@@ -1275,11 +1277,13 @@ export class TcpControlBlock {
         sentSomething = true;
       }
     }
-    void sentSomething;
+    if (sentSomething && this.sndWnd > 0) this.#persistBackoff = 0;
 
-    // Persist timer: data waiting, zero window, nothing in flight (RFC 9293 §3.8.6.1).
+    // Persist timer: data waiting and nothing in flight, so only the peer's window holds it back:
+    // zero (RFC 9293 §3.8.6.1) or too small for sender SWS avoidance. A lost window update must
+    // not stall the connection (§3.8.6.2.1's override timeout).
     if (
-      this.sndWnd === 0 && this.#bytesAfter(this.sndNxt) > 0 && this.sndUna === this.sndMax &&
+      this.#bytesAfter(this.sndNxt) > 0 && this.sndUna === this.sndMax &&
       this.#persistAt === Infinity
     ) {
       this.#persistAt = now +
@@ -1335,7 +1339,9 @@ export class TcpControlBlock {
       if (length > room) {
         // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): no tiny segment just because the window is small,
         // unless it is at least half the largest window the peer ever offered.
-        if (room < Math.min(mss, this.maxSndWnd / 2) && !(room >= available)) return false;
+        if (
+          room < Math.min(mss, this.maxSndWnd / 2) && !(room >= available) && !this.#swsOverride
+        ) return false;
         length = room;
       }
       const isRetransmission = seqLt(this.sndNxt, this.sndMax);
@@ -1486,7 +1492,12 @@ export class TcpControlBlock {
     if (this.#probeAt <= now) this.#sendProbe(now);
     if (this.#persistAt <= now) {
       this.#persistAt = Infinity;
-      if (this.sndWnd === 0 && this.#bytesAfter(this.sndNxt) > 0) {
+      if (this.sndWnd > 0 && this.#bytesAfter(this.sndNxt) > 0 && this.sndUna === this.sndMax) {
+        // A small window no update enlarged: send what it allows (sender SWS override).
+        this.#swsOverride = true;
+        this.#output_(now);
+        this.#swsOverride = false;
+      } else if (this.sndWnd === 0 && this.#bytesAfter(this.sndNxt) > 0) {
         // Zero window probe: an old sequence number draws an ACK with the current window.
         this.#emit({
           seq: seqAdd(this.sndUna, -1),

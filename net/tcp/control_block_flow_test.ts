@@ -91,6 +91,17 @@ Deno.test("sender SWS avoidance: all remaining data goes out even if below an MS
   t.send("short").expectSent({ payload: "short" }); // everything queued fits the window
 });
 
+Deno.test("sender SWS: a small window never updated again is still used after the persist time", () => {
+  const t = tcpTest().inState("ESTABLISHED");
+  t.receive({ window: 1000 });
+  t.send(new Uint8Array(3000)).expectNothingSent();
+  // The peer's window update was lost: the persist timer sends what the window allows
+  // (RFC 9293 §3.8.6.2.1 override timeout), so the connection cannot stall.
+  t.advance(300).expectSent({ seq: t.localSeq(0), length: 1000 });
+  t.receive({ ack: t.localSeq(1000), window: 65535 });
+  t.expectSent({ seq: t.localSeq(1000), length: MSS }); // the 540-byte rest waits for Nagle
+});
+
 // ---------------------------------------------------------------------------- Nagle
 
 Deno.test("Nagle: small writes wait while data is unacknowledged, then go out together", () => {
