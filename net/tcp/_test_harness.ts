@@ -24,7 +24,7 @@ import {
   TcpControlBlock,
   type TcpTuple,
 } from "./control_block.ts";
-import { seqAdd, seqGt } from "./seq.ts";
+import { seqAdd, seqGt, seqLe } from "./seq.ts";
 import type { TcpState } from "./state.ts";
 
 /** Flags as text: `"SYN"`, `"FIN|ACK"`, `"RST"`, `""` for none. */
@@ -160,7 +160,10 @@ export class TcpTest {
   readonly iss: number;
   /** The peer's ISS. */
   readonly irs: number;
-  /** The peer's next sequence number: the seq of its next new segment. */
+  /**
+   * The peer's next sequence number: the seq of its next new segment. Segments the test sends
+   * at or before it move it to their end; segments past it (out of order) do not.
+   */
   remoteNext: number;
   /** Window field the peer sends by default. */
   remoteWindowField: number;
@@ -354,7 +357,8 @@ export class TcpTest {
       seq,
       payload.length + (flags & TcpFlags.SYN ? 1 : 0) + (flags & TcpFlags.FIN ? 1 : 0),
     );
-    if (seqGt(end, this.remoteNext)) this.remoteNext = end;
+    // Only a segment that continues the peer's stream moves it on (not one past a gap).
+    if (seqLe(seq, this.remoteNext) && seqGt(end, this.remoteNext)) this.remoteNext = end;
     return this.#collect();
   }
 
