@@ -24,6 +24,24 @@ import { type ResolveOptions, type StackDnsOptions, StackResolver } from "./dns/
 import type { SntpResult } from "./ntp/sntp.ts";
 import { type NtpQueryOptions, ntpQueryOver } from "./ntp/stack_query.ts";
 
+// The types of the stack's DHCP, DNS and NTP methods, public with the stack.
+export type { DhcpClientState, DhcpLease } from "./dhcp/client.ts";
+export {
+  type DhcpLeaseChange,
+  DhcpLeaseEvent,
+  type DhcpProbeOptions,
+  DhcpStopped,
+  StackDhcpClient,
+  type StackDhcpOptions,
+} from "./dhcp/stack_client.ts";
+export type { DnsAnswer, DnsServerAddress } from "./dns/resolver.ts";
+export type { RecordData, ResourceRecord } from "./dns/message.ts";
+export { type CacheEntry, DnsCache, type DnsCacheOptions } from "./dns/cache.ts";
+export { type HostsResult, HostsTable } from "./dns/hosts.ts";
+export { type ResolveOptions, type StackDnsOptions, StackResolver } from "./dns/stack_resolver.ts";
+export type { SntpResult } from "./ntp/sntp.ts";
+export type { NtpQueryOptions } from "./ntp/stack_query.ts";
+
 /** Options of {@linkcode Stack}. */
 /** Options of {@linkcode Stack}: the NIC, addressing and interface tunables. */
 export interface StackOptions extends InterfaceOptions {

@@ -77,7 +77,7 @@ export interface StackDhcpOptions {
  * const c: DhcpLeaseChange = "acquired";
  * ```
  */
-export type DhcpLeaseChange = DhcpClientEvent["type"];
+export type DhcpLeaseChange = "acquired" | "renewed" | "changed" | "lost" | "declined";
 
 /**
  * Dispatched on the stack as `"lease"` whenever the DHCP lease changes: `acquired` (the address
