@@ -66,16 +66,24 @@ export async function dig(
   args: string[],
   log: (line: string) => void = () => {},
 ): Promise<{ lines: string[]; status: number }> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...NIC_FLAG_OPTIONS,
-      type: { type: "string", short: "t" },
-      server: { type: "string" },
-      timeout: { type: "string" },
-    },
-  });
+  const parse = () =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        ...NIC_FLAG_OPTIONS,
+        type: { type: "string", short: "t" },
+        server: { type: "string" },
+        timeout: { type: "string" },
+      },
+    });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
+  } catch (error) {
+    throw new UsageError((error as Error).message); // parseArgs' complaint about the flags
+  }
+  const { values, positionals } = parsed;
   let server = values.server === undefined ? undefined : parseServer(values.server);
   const words: string[] = [];
   for (const p of positionals) {

@@ -47,15 +47,23 @@ export function formatNtpResult(server: string, r: SntpResult): string {
  * ```
  */
 export async function ntp(args: string[], log: (line: string) => void = () => {}): Promise<string> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...NIC_FLAG_OPTIONS,
-      port: { type: "string" },
-      timeout: { type: "string" },
-    },
-  });
+  const parse = () =>
+    parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        ...NIC_FLAG_OPTIONS,
+        port: { type: "string" },
+        timeout: { type: "string" },
+      },
+    });
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse();
+  } catch (error) {
+    throw new UsageError((error as Error).message); // parseArgs' complaint about the flags
+  }
+  const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError("give one SERVER (see --help)");
   const server = positionals[0];
   const port = values.port === undefined ? 123 : Number(values.port);
