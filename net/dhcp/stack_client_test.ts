@@ -236,3 +236,31 @@ Deno.test("stack dhcp: bound() rejects with the signal's reason when aborted", a
   await assert.rejects(waiting, /gave up/);
   await lonely.close();
 });
+
+Deno.test("stack dhcp: DISCOVER leaves from 0.0.0.0:68 to 255.255.255.255:67 at the broadcast MAC", async () => {
+  const [a, b] = MemoryLink.pair();
+  const sent: Uint8Array[] = [];
+  const transmit = b.transmit.bind(b);
+  b.transmit = (frames) => {
+    for (const f of frames) sent.push(f.data.slice());
+    transmit(frames);
+  };
+  const client = new Stack({ nic: b });
+  try {
+    client.dhcp({ probe: false }).catch(() => {});
+    for (let i = 0; i < 100 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    const frame = sent[0];
+    const view = new DataView(frame.buffer);
+    assert.deepEqual([...frame.subarray(0, 6)], [255, 255, 255, 255, 255, 255]);
+    assert.equal(view.getUint16(12), 0x0800);
+    assert.equal(view.getUint32(26), 0, "source 0.0.0.0");
+    assert.equal(view.getUint32(30), 0xffffffff, "destination 255.255.255.255");
+    assert.deepEqual([view.getUint16(34), view.getUint16(36)], [68, 67]);
+    const dhcp = frame.subarray(42);
+    assert.equal(dhcp[0], 1, "BOOTREQUEST");
+    assert.equal(dhcp[10] & 0x80, 0x80, "BROADCAST flag: replies must come back broadcast");
+  } finally {
+    await client.close();
+    a.close();
+  }
+});
