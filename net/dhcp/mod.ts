@@ -1,6 +1,7 @@
 /**
- * DHCP for usernet: the BOOTP/DHCP wire format with options, and sans-IO client and server
- * cores.
+ * DHCP for usernet: the BOOTP/DHCP wire format with options, sans-IO client and server
+ * cores, and their glue on a usernet stack (`stack.dhcp()` runs {@linkcode StackDhcpClient};
+ * {@linkcode StackDhcpServer} serves a link).
  *
  * @example
  * ```ts
@@ -25,3 +26,5 @@ export * from "./options.ts";
 export * from "./message.ts";
 export * from "./client.ts";
 export * from "./server.ts";
+export * from "./stack_client.ts";
+export * from "./stack_server.ts";

@@ -1,6 +1,7 @@
 /**
- * DNS for usernet: the wire format, a sans-IO stub resolver with cache and hosts table, and
- * `dig +short`-style formatting.
+ * DNS for usernet: the wire format, a sans-IO stub resolver with cache and hosts table,
+ * `dig +short`-style formatting, and the resolver's glue on a usernet stack
+ * ({@linkcode StackResolver}, behind `stack.resolve()`).
  *
  * @example Resolve from the hosts table (no I/O needed)
  * ```ts
@@ -23,3 +24,4 @@ export * from "./hosts.ts";
 export * from "./resolver.ts";
 export * from "./format.ts";
 export * from "./deno_transport.ts";
+export * from "./stack_resolver.ts";

@@ -1,6 +1,7 @@
 /**
- * SNTP (RFC 4330) for usernet: NTP timestamps, request/reply checks, offset and delay, and a
- * sans-IO client with retries.
+ * SNTP (RFC 4330) for usernet: NTP timestamps, request/reply checks, offset and delay, a
+ * sans-IO client with retries, and a query through a usernet stack ({@linkcode ntpQueryOver},
+ * behind `stack.ntpQuery()`).
  *
  * @example
  * ```ts
@@ -17,3 +18,4 @@ export * from "./timestamp.ts";
 export * from "./sntp.ts";
 export * from "./client.ts";
 export * from "./deno_transport.ts";
+export * from "./stack_query.ts";
