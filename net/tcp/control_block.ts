@@ -379,7 +379,7 @@ export class TcpControlBlock {
       this.state === "FIN-WAIT-2" || this.state === "CLOSE-WAIT"
     ) {
       this.#emit({
-        seq: this.sndNxt,
+        seq: this.sndMax,
         ack: 0,
         flags: RST,
         window: 0,
@@ -512,7 +512,11 @@ export class TcpControlBlock {
   #sendAck(now: number): void {
     const sack = this.#sackBlocks();
     this.#emit({
-      seq: this.sndNxt,
+      // SND.MAX, not SND.NXT: after an RTO pulled SND.NXT back (go-back-N), an ACK numbered
+      // below what the peer already has looks like an old duplicate; the peer answers it with
+      // an ACK of its own and ignores its acknowledgment, and two such peers ACK each other
+      // forever (Linux never moves snd_nxt back, so its ACKs carry the highest sent too).
+      seq: this.sndMax,
       ack: this.rcvNxt,
       flags: ACK,
       window: this.#windowField(),

@@ -211,3 +211,18 @@ Deno.test("ESTABLISHED: an RTO resends from SND.UNA (go-back-N) and slow-starts"
   t.receive({ ack: t.localSeq(MSS) });
   t.expectSent({ seq: t.localSeq(MSS), length: MSS }, { seq: t.localSeq(2 * MSS), length: MSS });
 });
+
+Deno.test("after an RTO pulled SND.NXT back, pure ACKs carry SND.MAX (no ACK war)", () => {
+  const t = tcpTest().inState("ESTABLISHED");
+  t.send(new Uint8Array(3 * MSS));
+  t.takeSent();
+  t.advance(200).expectSent({ seq: t.localSeq(2 * MSS), length: MSS }); // probe
+  t.advance(300).expectSent({ seq: t.localSeq(0), length: MSS }); // RTO: go back
+  assert.equal(t.tcb.sndNxt, t.localSeq(MSS));
+  // The peer has everything already; its data needs an ACK from us. Numbered SND.NXT, the ACK
+  // would be an old duplicate to the peer, which answers with an ACK we would drop the same way.
+  t.receive({ payload: "x" });
+  t.advance(40).expectSent({ seq: t.localSeq(3 * MSS), ack: t.remoteSeq(1) });
+  t.receive({ ack: t.localSeq(3 * MSS) }).expectNothingSent();
+  assert.equal(t.tcb.unacknowledged, 0);
+});
