@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { hostNetwork } from "./host_network.ts";
+import { parsePortForward } from "./gateway.ts";
+import { createQuery, parseMessage, serializeMessage } from "../dns/message.ts";
+import { ConnectionRefused } from "../errors.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test({
+  name: "gateway: TCP to 10.0.2.2 reaches the host's loopback, both ways, with half-close",
+  ...opts,
+  fn: async () => {
+    const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (server.addr as Deno.NetAddr).port;
+    (async () => {
+      for await (const c of server) {
+        // Echo with a prefix until the client half-closes, then close.
+        const buf = new Uint8Array(65536);
+        for (;;) {
+          const n = await c.read(buf);
+          if (n === null) break;
+          let done = 0;
+          while (done < n) done += await c.write(buf.subarray(done, n));
+        }
+        c.close();
+      }
+    })();
+    const net = await hostNetwork();
+    try {
+      const conn = await net.stack.connect({ hostname: "10.0.2.2", port });
+      const data = new Uint8Array(3 * 1024 * 1024);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 255;
+      const writing = conn.write(data).then(() => conn.closeWrite());
+      const got = new Uint8Array(data.length + 1);
+      let have = 0;
+      for (;;) {
+        // One spare byte: a zero-length read would return 0 forever instead of null.
+        const n = await conn.read(got.subarray(have));
+        if (n === null) break;
+        have += n;
+      }
+      await writing;
+      assert.equal(have, data.length);
+      assert.deepEqual(got.subarray(0, have), data);
+      conn.close();
+      assert.equal(net.gateway.stats().tcpAccepted, 1);
+      await assert.rejects(net.stack.connect({ hostname: "10.0.2.2", port: 1 }), ConnectionRefused);
+      assert.equal(net.gateway.stats().tcpRefused, 1);
+    } finally {
+      await net.close();
+      server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "gateway: UDP through the NAT to a host echo server, and DNS answered from the host",
+  ...opts,
+  fn: async () => {
+    const echo = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const port = (echo.addr as Deno.NetAddr).port;
+    (async () => {
+      for await (const [d, from] of echo) await echo.send(d, from);
+    })().catch(() => {});
+    const net = await hostNetwork();
+    try {
+      const socket = net.stack.listenDatagram({});
+      await socket.send(new TextEncoder().encode("ping"), { hostname: "10.0.2.2", port });
+      const [reply, from] = await socket.receive();
+      assert.equal(new TextDecoder().decode(reply), "ping");
+      assert.deepEqual(from, { transport: "udp", hostname: "10.0.2.2", port });
+      assert.equal(net.gateway.stats().udpFlows, 1);
+      // DNS: "localhost" resolves through the host's resolver configuration.
+      await socket.send(serializeMessage(createQuery(0x4242, "localhost.", 1)), {
+        hostname: "10.0.2.3",
+        port: 53,
+      });
+      const [answerBytes] = await socket.receive();
+      const answer = parseMessage(answerBytes);
+      assert.equal(answer.id, 0x4242);
+      assert.equal(answer.qr, true);
+      socket.close();
+    } finally {
+      await net.close();
+      echo.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "gateway: a TCP port forward reaches a listener on the inside stack",
+  ...opts,
+  fn: async () => {
+    const net = await hostNetwork({
+      gateway: { forwards: [parsePortForward("tcp:0:10.0.2.15:7777")] },
+    });
+    try {
+      const inner = net.stack.listen({ port: 7777 });
+      (async () => {
+        for await (const c of inner) {
+          await c.write(new TextEncoder().encode("hello from inside"));
+          c.close();
+        }
+      })();
+      const hostPort = net.gateway.forwards[0].hostPort;
+      const outside = await Deno.connect({ hostname: "127.0.0.1", port: hostPort });
+      const buf = new Uint8Array(100);
+      let text = "";
+      for (;;) {
+        const n = await outside.read(buf);
+        if (n === null) break;
+        text += new TextDecoder().decode(buf.subarray(0, n));
+      }
+      outside.close();
+      assert.equal(text, "hello from inside");
+    } finally {
+      await net.close();
+    }
+  },
+});
