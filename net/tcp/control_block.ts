@@ -1343,8 +1343,12 @@ export class TcpControlBlock {
       if (length > room) {
         // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): no tiny segment just because the window is small,
         // unless it is at least half the largest window the peer ever offered.
+        // Not for a retransmission: re-sending what the window already held is never silly,
+        // and holding it back after an RTO would stall the connection for good.
+        const isRetransmission = seqLt(this.sndNxt, this.sndMax);
         if (
-          room < Math.min(mss, this.maxSndWnd / 2) && !(room >= available) && !this.#swsOverride
+          room < Math.min(mss, this.maxSndWnd / 2) && !(room >= available) &&
+          !this.#swsOverride && !isRetransmission
         ) return false;
         length = room;
       }

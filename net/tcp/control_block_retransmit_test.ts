@@ -226,3 +226,20 @@ Deno.test("after an RTO pulled SND.NXT back, pure ACKs carry SND.MAX (no ACK war
   t.receive({ ack: t.localSeq(3 * MSS) }).expectNothingSent();
   assert.equal(t.tcb.unacknowledged, 0);
 });
+
+Deno.test("an RTO retransmits into a small window (no sender SWS hold on old data)", () => {
+  const t = tcpTest().inState("ESTABLISHED");
+  t.receive({ window: 100 }); // the peer's reader is slow
+  t.send(new Uint8Array(100)).expectSent({ length: 100 });
+  t.send(new Uint8Array(5000)).expectNothingSent(); // no room
+  t.advance(200).expectSent({ seq: t.localSeq(0), length: 100 }); // tail loss probe
+  // The RTO goes back to SND.UNA: the 100 bytes fit the window exactly and must go again,
+  // though a full segment is waiting behind them.
+  t.advance(300).expectSent({ seq: t.localSeq(0), length: 100 });
+  t.advance(600).expectSent({ seq: t.localSeq(0), length: 100 });
+  // Acknowledged: the queued data flows (one segment: the window after two RTOs).
+  t.receive({ ack: t.localSeq(100), window: 65535 }).expectSent({
+    seq: t.localSeq(100),
+    length: MSS,
+  });
+});
