@@ -1,25 +1,21 @@
 /**
- * How CLI tools open a TCP connection: through a usernet stack when NIC flags are given,
- * otherwise (until the embedded gateway lands) through the host with `Deno.connect`.
+ * How CLI tools open a TCP connection: always through a usernet stack — on the NIC the flags
+ * name, or with no NIC flag behind the embedded gateway to the host's network.
  */
 import type { Conn } from "../net/conn.ts";
 import type { NicFlags } from "./_nic_flags.ts";
 import { openStack } from "./_nic_flags.ts";
 import type { Stack } from "../net/stack.ts";
+export { hasNicFlags } from "./_nic_flags.ts";
 
 /** A way to open TCP connections, and to release what it holds. */
 export interface Connector {
-  /** Opens a TCP connection to `hostname:port`. */
+  /** Opens a TCP connection to `hostname:port` (names are resolved by the stack). */
   connect(hostname: string, port: number, signal?: AbortSignal): Promise<Conn>;
-  /** The stack, when connections go through usernet. */
-  stack?: Stack;
-  /** Releases the stack (if any). */
+  /** The stack connections go through. */
+  stack: Stack;
+  /** Releases the stack. */
   close(): Promise<void>;
-}
-
-/** Whether any NIC flag was given. */
-export function hasNicFlags(flags: NicFlags): boolean {
-  return Boolean(flags.tap || flags.qemu || flags["qemu-listen"] || flags["qemu-dgram"]);
 }
 
 /** Opens the connector the flags ask for. */
@@ -27,17 +23,10 @@ export async function openConnector(
   flags: NicFlags,
   log: (line: string) => void = () => {},
 ): Promise<Connector> {
-  if (hasNicFlags(flags)) {
-    const stack = await openStack(flags, log);
-    return {
-      stack,
-      // deno-lint-ignore no-explicit-any
-      connect: (hostname, port, signal) => (stack as any).connect({ hostname, port, signal }),
-      close: () => stack.close(),
-    };
-  }
+  const stack = await openStack(flags, log);
   return {
-    connect: (hostname, port) => Deno.connect({ hostname, port }),
-    close: () => Promise.resolve(),
+    stack,
+    connect: (hostname, port, signal) => stack.connect({ hostname, port, signal }),
+    close: () => stack.close(),
   };
 }

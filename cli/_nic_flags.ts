@@ -26,7 +26,8 @@ export const NIC_FLAG_OPTIONS = {
 } as const;
 
 /** Help text for the shared flags. */
-export const NIC_FLAGS_HELP = `NIC (pick one):
+export const NIC_FLAGS_HELP =
+  `NIC (pick one; with none, an embedded gateway to the host's network, no root needed):
   --tap NAME [--netns NS]        a Linux TAP device (needs root or CAP_NET_ADMIN)
   --qemu unix:PATH|tcp:H:P       connect to a QEMU/passt stream socket (QEMU: server=on)
   --qemu-listen unix:PATH|tcp:H:P  wait for QEMU to connect (QEMU: server=off)
@@ -120,16 +121,46 @@ export async function openNic(
   return flags.pcap ? new PcapNic(nic, flags.pcap) : nic;
 }
 
-/** Opens the NIC and brings a stack up on it with the flags' addressing. */
+/** Whether any NIC flag was given. */
+export function hasNicFlags(flags: NicFlags): boolean {
+  return Boolean(flags.tap || flags.qemu || flags["qemu-listen"] || flags["qemu-dgram"]);
+}
+
+/**
+ * Opens the NIC and brings a stack up on it with the flags' addressing. With no NIC flag the
+ * stack sits behind an embedded gateway to the host's network (no root needed): it gets its
+ * address by DHCP from the gateway unless `--address` is given.
+ */
 export async function openStack(
   flags: NicFlags,
   log: (line: string) => void = () => {},
 ): Promise<Stack> {
+  if (flags.address && flags.dhcp) throw new UsageError("choose --address or --dhcp, not both");
+  const dns = flags.dns?.split(",").filter(Boolean);
+  if (!hasNicFlags(flags)) {
+    const { hostNetwork } = await import("../net/gateway/host_network.ts");
+    const net = await hostNetwork({
+      dhcp: !flags.address,
+      address: flags.address,
+      stack: dns ? { dns } : undefined,
+      wrapNic: flags.pcap ? (nic) => new PcapNic(nic, flags.pcap!) : undefined,
+    });
+    const v4 = net.stack.ipv4!;
+    log(
+      `usernet: ${v4.address}/${v4.prefixLength} behind the embedded gateway ${net.gateway.address} ` +
+        `(the host's network; DNS ${net.gateway.dnsAddress})${net.lease ? " by DHCP" : ""}`,
+    );
+    // Closing the stack also stops its gateway.
+    const closeStack = net.stack.close.bind(net.stack);
+    net.stack.close = async () => {
+      await closeStack();
+      await net.gateway.close();
+    };
+    return net.stack;
+  }
   if (!flags.address && !flags.dhcp) {
     throw new UsageError("--address A/P or --dhcp is required, e.g. --address 10.0.2.15/24");
   }
-  if (flags.address && flags.dhcp) throw new UsageError("choose --address or --dhcp, not both");
-  const dns = flags.dns?.split(",").filter(Boolean);
   const nic = await openNic(flags, log);
   let stack: Stack;
   try {

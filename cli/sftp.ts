@@ -440,7 +440,7 @@ async function main(): Promise<number> {
     port: values.port ? Number(values.port) : undefined,
   });
   const log = values.v ? (l: string) => console.error(l) : undefined;
-  const connector = await openConnector(values, (l) => console.error(l));
+  const connector = await openConnector(values, log);
   try {
     const client = await sshLogin(() => connector.connect(target.host, target.port), target, {
       identities: values.identity,

@@ -287,7 +287,7 @@ async function main(): Promise<number> {
     port: values.port ? Number(values.port) : undefined,
   });
   const log = values.v ? (l: string) => console.error(l) : undefined;
-  const connector = await openConnector(values, (l) => console.error(l));
+  const connector = await openConnector(values, log);
   let client: SshClient;
   try {
     client = await sshLogin(() => connector.connect(target.host, target.port), target, {

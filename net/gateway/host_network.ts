@@ -7,33 +7,39 @@
 import { Gateway, type GatewayOptions } from "./gateway.ts";
 import { Stack, type StackOptions } from "../stack.ts";
 import type { Nic } from "../../drivers/nic.ts";
+import type { DhcpLease } from "../dhcp/client.ts";
 
 /** Options of {@linkcode hostNetwork}. */
 export interface HostNetworkOptions {
   /** The gateway's options. */
   gateway?: GatewayOptions;
-  /** The stack's address on the LAN (default 10.0.2.15/24). */
+  /** Get the stack's address from the gateway by DHCP, as a VM would (default false). */
+  dhcp?: boolean;
+  /** The stack's address on the LAN without DHCP (default 10.0.2.15/24). */
   address?: string;
   /** Further stack options (TCP settings, ...). */
-  stack?: Omit<StackOptions, "nic" | "address" | "gateway">;
+  stack?: Omit<StackOptions, "nic" | "address" | "gateway" | "dhcp">;
   /** Wraps the stack's NIC (e.g. to capture with PcapNic). */
   wrapNic?: (nic: Nic) => Nic;
+  /** Aborts waiting for the DHCP lease. */
+  signal?: AbortSignal;
 }
 
 /** A stack and the gateway behind it. */
 export interface HostNetwork {
-  /** The stack: use it like any other (`connect`, `listenDatagram`, `ping`). */
+  /** The stack: use it like any other (`connect`, `listenDatagram`, `ping`, `resolve`). */
   stack: Stack;
   /** The gateway (10.0.2.2 is the host's loopback, 10.0.2.3 forwards DNS). */
   gateway: Gateway;
-  /** The DNS server to use from the stack. */
-  dnsServer: string;
+  /** The DHCP lease, when `dhcp` was asked for. */
+  lease?: DhcpLease;
   /** Closes both. */
   close(): Promise<void>;
 }
 
 /**
- * Brings up a gateway and a stack behind it.
+ * Brings up a gateway and a stack behind it. Connections to the gateway's address (10.0.2.2)
+ * reach the host's 127.0.0.1; names resolve through the host's resolver.
  *
  * @example
  * ```ts ignore
@@ -44,22 +50,30 @@ export interface HostNetwork {
  * await net.close();
  * ```
  */
-export function hostNetwork(options: HostNetworkOptions = {}): Promise<HostNetwork> {
+export async function hostNetwork(options: HostNetworkOptions = {}): Promise<HostNetwork> {
   const gateway = new Gateway(options.gateway);
-  const nic = gateway.connectMemory();
+  const raw = gateway.connectMemory();
+  const nic = options.wrapNic ? options.wrapNic(raw) : raw;
   const stack = new Stack({
+    dns: [gateway.dnsAddress],
     ...options.stack,
-    nic: options.wrapNic ? options.wrapNic(nic) : nic,
-    address: options.address ?? `10.0.2.15/${gateway.prefixLength}`,
-    gateway: gateway.address,
+    nic,
+    address: options.dhcp ? undefined : options.address ?? `10.0.2.15/${gateway.prefixLength}`,
+    gateway: options.dhcp ? undefined : gateway.address,
   });
-  return Promise.resolve({
-    stack,
-    gateway,
-    dnsServer: gateway.dnsAddress,
-    async close() {
-      await stack.close();
-      await gateway.close();
-    },
-  });
+  const close = async () => {
+    await stack.close();
+    await gateway.close();
+  };
+  let lease: DhcpLease | undefined;
+  if (options.dhcp) {
+    try {
+      // The gateway is the only host on its LAN: no need to probe for address conflicts.
+      lease = await stack.dhcp({ probe: false }, options.signal);
+    } catch (error) {
+      await close();
+      throw error;
+    }
+  }
+  return { stack, gateway, lease, close };
 }
