@@ -20,9 +20,10 @@ import { formatIpv4, parseIpv4 } from "../net/dns/_ipv4.ts";
 const HELP = `usage: deno task dig NAME [TYPE] [options] [NIC-FLAGS]
   -t, --type TYPE        record type: A (default), AAAA, CNAME, MX, TXT, NS, SOA, SRV, PTR, ...
   --server IP[:PORT]     DNS server (also @IP[:PORT]); default: --dns, the DHCP lease,
-                         or /etc/resolv.conf without NIC flags
+                         or the embedded gateway's forwarder (10.0.2.3)
   --timeout MS           first attempt's timeout (default 1000; doubles per round)
-Without NIC flags the lookup uses the host's sockets.
+  --host                 skip usernet: ask from the host's own sockets (/etc/resolv.conf)
+Without NIC flags the lookup goes through usernet behind the embedded gateway.
 ${NIC_FLAGS_HELP}`;
 
 /** What the command line asks for. */
@@ -75,6 +76,7 @@ export async function dig(
         type: { type: "string", short: "t" },
         server: { type: "string" },
         timeout: { type: "string" },
+        host: { type: "boolean" },
       },
     });
   let parsed: ReturnType<typeof parse>;
@@ -100,7 +102,7 @@ export async function dig(
     timeoutMs,
   };
   let outcome: { ok: true; answer: DnsAnswer } | { ok: false; error: DnsResolveError };
-  if (hasNicFlags(values)) {
+  if (hasNicFlags(values) || !values.host) {
     const servers = command.server ? [command.server] : undefined;
     const stack = await openStack(values, log);
     try {

@@ -104,7 +104,7 @@ Deno.test("cli ntp: host sockets, offset and delay in one line", async () => {
 
 Deno.test("cli ntp: usage errors and the formatted line", async () => {
   await assert.rejects(ntp([]), UsageError);
-  await assert.rejects(ntp(["pool.example"]), /must be an IPv4 address/);
+  await assert.rejects(ntp(["--host", "pool.example"]), /must be an IPv4 address/);
   await assert.rejects(ntp(["127.0.0.1", "--port", "70000"]), UsageError);
   await assert.rejects(
     ntp(["127.0.0.1", "--address", "10.0.0.2/24", "--dhcp", "--tap", "x"]),

@@ -16,7 +16,8 @@ import { parseIpv4Address } from "../net/wire/address.ts";
 const HELP = `usage: deno task ntp SERVER [options] [NIC-FLAGS]
   --port N        server port (default 123)
   --timeout MS    wait for the first reply (default 2000; doubles per retry, 3 tries)
-Without NIC flags the query uses the host's sockets.
+  --host          skip usernet: query from the host's own sockets
+Without NIC flags the query goes through usernet behind the embedded gateway.
 ${NIC_FLAGS_HELP}`;
 
 const signed = (ms: number) => `${ms >= 0 ? "+" : ""}${ms.toFixed(3)}`;
@@ -55,6 +56,7 @@ export async function ntp(args: string[], log: (line: string) => void = () => {}
         ...NIC_FLAG_OPTIONS,
         port: { type: "string" },
         timeout: { type: "string" },
+        host: { type: "boolean" },
       },
     });
   let parsed: ReturnType<typeof parse>;
@@ -72,7 +74,7 @@ export async function ntp(args: string[], log: (line: string) => void = () => {}
   }
   const timeoutMs = values.timeout === undefined ? 2000 : Number(values.timeout);
   if (!(timeoutMs > 0)) throw new UsageError("--timeout needs a positive number of ms");
-  if (hasNicFlags(values)) {
+  if (hasNicFlags(values) || !values.host) {
     const stack = await openStack(values, log);
     try {
       return formatNtpResult(server, await stack.ntpQuery(server, { port, timeoutMs }));
@@ -81,7 +83,7 @@ export async function ntp(args: string[], log: (line: string) => void = () => {}
     }
   }
   if (parseIpv4Address(server) === undefined) {
-    throw new UsageError(`without NIC flags SERVER must be an IPv4 address, got "${server}"`);
+    throw new UsageError(`with --host SERVER must be an IPv4 address, got "${server}"`);
   }
   const outcome = await sntpQuery({ server, port, timeoutMs });
   if (!outcome.ok) throw outcome.error;
