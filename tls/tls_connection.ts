@@ -37,6 +37,7 @@ import {
   NAMED_GROUPS,
   type NamedGroupName,
 } from "./key_exchange.ts";
+import { concat } from "./_bytes.ts";
 import { RecordProtection } from "./record_cipher.ts";
 import {
   alertContent,
@@ -309,7 +310,11 @@ export class TlsConnection implements Conn {
           break;
       }
     }
-    for (const bytes of out) await this.#writeAll(bytes);
+    // One transport write for the whole flight (e.g. change_cipher_spec + Finished): separate
+    // small writes meet Nagle's algorithm and the server's delayed ACK, which costs ~40 ms
+    // per flight on a TCP without TCP_NODELAY.
+    if (out.length === 1) await this.#writeAll(out[0]);
+    else if (out.length > 1) await this.#writeAll(concat(...out));
   }
 
   get #suite(): CipherSuite {
