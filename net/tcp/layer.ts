@@ -60,6 +60,8 @@ interface Entry {
   listener?: TcpListener;
   /** Counted in the listener's half-open total until established. */
   halfOpen: boolean;
+  /** Made by interception: its fate until established is reported to the interceptor. */
+  intercepted?: boolean;
 }
 
 function key(
@@ -269,12 +271,20 @@ export class TcpLayer implements TcpConnHost {
     if (entry.halfOpen && tcb.state !== "SYN-RECEIVED") {
       entry.halfOpen = false;
       if (entry.listener) entry.listener.halfOpen--;
+      let delivered = false;
       if (tcb.state !== "CLOSED" && entry.listener) {
         if (entry.listener.closed || !entry.listener._enqueue(entry.conn)) {
           // Accept queue full or listener gone: refuse (Linux would drop the ACK; RST is clearer).
           tcb.abort(this.now(), "aborted");
           for (const segment of tcb.takeOutput()) this.#transmit(tcb.tuple, segment, this.now());
-        }
+        } else delivered = true;
+      }
+      if (entry.intercepted) {
+        const t = tcb.tuple;
+        this.#interceptHalfOpen.delete(
+          key(t.remoteAddress, t.remotePort, t.localAddress, t.localPort),
+        );
+        if (!delivered) this.#interceptDropped?.(t);
       }
     }
     entry.conn._update();
@@ -326,7 +336,7 @@ export class TcpLayer implements TcpConnHost {
     // A new SYN may reuse a tuple in TIME-WAIT when it is clearly newer (RFC 6191's idea).
     if (
       entry && entry.tcb.state === "TIME-WAIT" && (segment.flags & (SYN | ACK | RST)) === SYN &&
-      this.#findListener(localPort, packet.destination) &&
+      (this.#findListener(localPort, packet.destination) || this.#intercept) &&
       ((segment.seq - entry.tcb.rcvNxt) | 0) > 0
     ) {
       this.#connections.delete(k);
@@ -358,20 +368,34 @@ export class TcpLayer implements TcpConnHost {
   }
 
   #intercept: ((tuple: TcpTuple) => Promise<boolean>) | undefined;
+  #interceptDropped: ((tuple: TcpTuple) => void) | undefined;
   #interceptListener: TcpListener | undefined;
   readonly #pendingSyns = new Map<string, { syn: IncomingSegment; tuple: TcpTuple }>();
-  /** Most SYNs waiting for an interception decision (a SYN flood cannot grow it). */
+  /** Accepted intercepted connections still in SYN-RECEIVED, oldest first. */
+  readonly #interceptHalfOpen = new Map<string, Entry>();
+  /**
+   * Most intercepted connections not yet established: SYNs waiting for a decision plus accepted
+   * ones in SYN-RECEIVED. A SYN flood cannot grow them: the oldest half-open one is reset to
+   * make room (RFC 4987 §3.4's "drop oldest"), and SYNs beyond that are dropped.
+   */
   maxPendingSyns = 1024;
 
   /**
    * Takes SYNs no listener takes (a gateway's outbound connections): `decide` is asked, before any answer
    * goes to the peer, whether to accept (e.g. after the outside connection succeeded). Accepted
    * connections come out of the returned listener once established; refused ones get RST.
+   * `dropped` hears of accepted ones that never came out (the handshake was reset, timed out,
+   * or made room for newer SYNs), so that what `decide` set up for them can go.
    */
-  interceptConnections(decide: (tuple: TcpTuple) => Promise<boolean>): TcpListener {
+  interceptConnections(
+    decide: (tuple: TcpTuple) => Promise<boolean>,
+    dropped?: (tuple: TcpTuple) => void,
+  ): TcpListener {
     this.#intercept = decide;
+    this.#interceptDropped = dropped;
     this.#interceptListener = new TcpListener(0, 0, Number.MAX_SAFE_INTEGER, () => {
       this.#intercept = undefined;
+      this.#interceptDropped = undefined;
       this.#interceptListener = undefined;
     });
     return this.#interceptListener;
@@ -390,9 +414,15 @@ export class TcpLayer implements TcpConnHost {
       pending.syn = { ...syn, payload: new Uint8Array(0) }; // a retransmitted SYN: keep waiting
       return;
     }
-    if (this.#pendingSyns.size >= this.maxPendingSyns) {
-      this.#internals.stats.drop("tcp", "intercept-queue-full");
-      return;
+    if (this.#pendingSyns.size + this.#interceptHalfOpen.size >= this.maxPendingSyns) {
+      const oldest = this.#interceptHalfOpen.values().next().value;
+      if (!oldest) {
+        this.#internals.stats.drop("tcp", "intercept-queue-full");
+        return;
+      }
+      this.#internals.stats.drop("tcp", "intercept-half-open-reset");
+      oldest.tcb.abort(this.now(), "aborted");
+      this.flush(oldest.tcb);
     }
     const tuple: TcpTuple = {
       localAddress: packet.destination,
@@ -412,13 +442,16 @@ export class TcpLayer implements TcpConnHost {
       const existing = this.#connections.get(k);
       if (!ok || !listener || existing) {
         this.#sendReset(tuple.localAddress, remoteAddress, localPort, remotePort, entry.syn, now);
+        if (ok) this.#interceptDropped?.(tuple);
         return;
       }
       const iss = this.#isn.next(tuple.localAddress, localPort, remoteAddress, remotePort, now);
       const tcb = TcpControlBlock.accept(this.#config(), tuple, entry.syn, iss, now);
       const conn = new TcpConn(tcb, this);
       listener.halfOpen++;
-      this.#connections.set(k, { tcb, conn, listener, halfOpen: true });
+      const accepted: Entry = { tcb, conn, listener, halfOpen: true, intercepted: true };
+      this.#connections.set(k, accepted);
+      this.#interceptHalfOpen.set(k, accepted);
       this.#internals.stats.live.tcp.passiveOpens++;
       this.flush(tcb);
     });
