@@ -26,7 +26,7 @@ import type { TcpTuple } from "../tcp/control_block.ts";
 import type { TcpConfig } from "../tcp/config.ts";
 import { EthernetSwitch } from "./switch.ts";
 import { answerFromHost, type DnsUpstream } from "./dns_forwarder.ts";
-import { splice } from "./splice.ts";
+import { type AbortableConn, splice } from "./splice.ts";
 import { UdpNat } from "./udp_nat.ts";
 
 /** A host port forwarded to a guest. */
@@ -98,15 +98,27 @@ export interface GatewayOptions {
   dnsUpstream?: DnsUpstream;
   /** Host-to-guest port forwards. */
   forwards?: PortForward[];
-  /** Guest TCP connections at most (default 1024); more are refused with RST. */
+  /**
+   * Guest TCP connections at most, spliced or being set up (default 1024); more are refused
+   * with RST.
+   */
   maxTcpFlows?: number;
+  /**
+   * Host connects in flight at most (default 256); more guest SYNs are refused with RST, so a
+   * SYN flood to unreachable addresses cannot hold more host sockets than this.
+   */
+  maxTcpConnecting?: number;
   /** Guest UDP flows at most (default 1024). */
   maxUdpFlows?: number;
   /** Idle time before a UDP flow is closed, ms (default 60 000). */
   udpIdleTimeout?: number;
   /** How long to wait for the host's connect before refusing the guest, ms (default 20 000). */
   connectTimeout?: number;
-  /** TCP settings of the gateway's inside connections. */
+  /**
+   * TCP settings of the gateway's inside connections. The defaults differ from a host's in one
+   * way: TIME-WAIT lasts 2 s, not 60 s (the LAN is a virtual wire with no stray old segments;
+   * slirp keeps 10 s), so closed flows leave nothing behind for long.
+   */
   tcp?: Partial<TcpConfig>;
   /** Wraps the gateway stack's NIC (e.g. a PcapNic for `--pcap`). */
   wrapNic?: (nic: Nic) => Nic;
@@ -120,6 +132,10 @@ export interface GatewayStats {
   tcpAccepted: number;
   /** Guest TCP connections refused (host refused, unreachable, or too many). */
   tcpRefused: number;
+  /** Host connects in flight (the guest's SYN waits for them). */
+  tcpConnecting: number;
+  /** Host connections made, waiting for the guest to finish its handshake. */
+  tcpPending: number;
   /** UDP NAT flows. */
   udpFlows: number;
   /** DNS questions answered. */
@@ -154,13 +170,16 @@ export class Gateway {
   readonly #options: GatewayOptions;
   readonly #nat: UdpNat;
   readonly #dhcp: DhcpServer;
+  /** Host connections whose guest handshake is not complete yet, by tuple. */
   readonly #pending = new Map<string, Deno.Conn>();
-  readonly #flows = new Set<Promise<unknown>>();
+  /** Spliced connections (guest flows and port forwards), closed with the gateway. */
+  readonly #flows = new Set<{ a: AbortableConn; b: AbortableConn }>();
   readonly #closers: (() => void)[] = [];
   readonly #boundForwards: PortForward[] = [];
   #tcpAccepted = 0;
   #tcpRefused = 0;
   #tcpActive = 0;
+  #tcpConnecting = 0;
   #dnsQueries = 0;
   #closed = false;
 
@@ -189,13 +208,14 @@ export class Gateway {
     const mtu = options.mtu ?? 1500;
 
     this.lan = new EthernetSwitch();
-    const [inside, lanSide] = MemoryLink.pair({ mtu });
+    // In-process links offload checksums (the switch finishes them for ports that need them).
+    const [inside, lanSide] = MemoryLink.pair({ mtu, checksumOffload: true });
     this.lan.attach(lanSide);
     const nic = options.wrapNic ? options.wrapNic(inside) : inside;
     this.stack = new Stack({
       nic,
       address: `${formatIpv4Address(this.#address)}/${prefixLength}`,
-      tcp: options.tcp,
+      tcp: { timeWaitTimeout: 2000, ...options.tcp },
     });
     const iface = this.stack._iface;
     iface.acceptAnyDestination = true;
@@ -220,7 +240,10 @@ export class Gateway {
     this.#serveDns();
 
     // TCP: accept a guest's connection only once the host connection exists.
-    const listener = this.stack._tcp.interceptConnections((tuple) => this.#connectOutside(tuple));
+    const listener = this.stack._tcp.interceptConnections(
+      (tuple) => this.#connectOutside(tuple),
+      (tuple) => this.#dropPending(tuple),
+    );
     this.#closers.push(() => listener.close());
     this.#acceptLoop(listener);
 
@@ -265,6 +288,7 @@ export class Gateway {
     const mtu = this.stack.mtu;
     const [client, lanSide] = MemoryLink.pair({
       mtu,
+      checksumOffload: true,
       macs: options.mac
         ? [options.mac, crypto.getRandomValues(new Uint8Array(6)).map((b, i) => i === 0 ? 2 : b)]
         : undefined,
@@ -279,6 +303,8 @@ export class Gateway {
       tcpFlows: this.#tcpActive,
       tcpAccepted: this.#tcpAccepted,
       tcpRefused: this.#tcpRefused,
+      tcpConnecting: this.#tcpConnecting,
+      tcpPending: this.#pending.size,
       udpFlows: this.#nat.size,
       dnsQueries: this.#dnsQueries,
       dhcpLeases: this.#dhcp.leases(Date.now()).length,
@@ -298,28 +324,47 @@ export class Gateway {
 
   async #connectOutside(tuple: TcpTuple): Promise<boolean> {
     const maxFlows = this.#options.maxTcpFlows ?? 1024;
+    const maxConnecting = this.#options.maxTcpConnecting ?? 256;
     const host = this.#hostAddressFor(tuple.localAddress);
-    if (host === undefined || this.#tcpActive + this.#pending.size >= maxFlows || this.#closed) {
+    if (
+      host === undefined || this.#closed || this.#tcpConnecting >= maxConnecting ||
+      this.#tcpActive + this.#pending.size + this.#tcpConnecting >= maxFlows
+    ) {
       this.#tcpRefused++;
       return false;
     }
-    const key = tupleKey(tuple);
+    this.#tcpConnecting++;
+    // The signal aborts the host's connect attempt itself, so its socket goes at the timeout.
+    const signal = AbortSignal.timeout(this.#options.connectTimeout ?? 20_000);
+    let outside: Deno.TcpConn;
     try {
-      const outside = await withTimeout(
-        Deno.connect({ hostname: host, port: tuple.localPort }),
-        this.#options.connectTimeout ?? 20_000,
-      );
-      if (this.#closed) {
-        outside.close();
-        return false;
-      }
-      outside.setNoDelay(true);
-      this.#pending.set(key, outside);
-      return true;
+      outside = await Deno.connect({ hostname: host, port: tuple.localPort, signal });
     } catch {
       this.#tcpRefused++;
       return false;
+    } finally {
+      this.#tcpConnecting--;
     }
+    if (this.#closed) {
+      outside.close();
+      return false;
+    }
+    outside.setNoDelay(true);
+    const key = tupleKey(tuple);
+    this.#pending.get(key)?.close(); // cannot happen: the layer asks once per half-open tuple
+    this.#pending.set(key, outside);
+    return true;
+  }
+
+  /** The guest's handshake failed (reset, timed out, or made room for newer SYNs). */
+  #dropPending(tuple: TcpTuple): void {
+    const key = tupleKey(tuple);
+    const outside = this.#pending.get(key);
+    if (!outside) return;
+    this.#pending.delete(key);
+    try {
+      outside.close();
+    } catch { /* already closed */ }
   }
 
   async #acceptLoop(listener: AsyncIterable<TcpConn>): Promise<void> {
@@ -335,12 +380,18 @@ export class Gateway {
       this.#tcpAccepted++;
       this.#tcpActive++;
       inside.setNoDelay(true);
-      const flow = splice(inside, outside).finally(() => {
-        this.#tcpActive--;
-        this.#flows.delete(flow);
-      });
-      this.#flows.add(flow);
+      this.#splice(inside, outside, () => this.#tcpActive--);
     }
+  }
+
+  /** Splices two connections, tracked so that {@linkcode close} can end them. */
+  #splice(a: AbortableConn, b: AbortableConn, done?: () => void): void {
+    const flow = { a, b };
+    this.#flows.add(flow);
+    splice(a, b).finally(() => {
+      this.#flows.delete(flow);
+      done?.();
+    });
   }
 
   async #serveDhcp(): Promise<void> {
@@ -433,8 +484,7 @@ export class Gateway {
               (inside) => {
                 inside.setNoDelay(true);
                 outside.setNoDelay(true);
-                const flow = splice(outside, inside).finally(() => this.#flows.delete(flow));
-                this.#flows.add(flow);
+                this.#splice(outside, inside);
               },
               () => outside.close(),
             );
@@ -498,6 +548,15 @@ export class Gateway {
     }
     for (const outside of this.#pending.values()) outside.close();
     this.#pending.clear();
+    for (const { a, b } of this.#flows) {
+      for (const c of [a, b]) {
+        try {
+          if (c.abort) c.abort();
+          else c.close();
+        } catch { /* already closed */ }
+      }
+    }
+    this.#flows.clear();
     this.#nat.close();
     this.lan.close();
     await this.stack.close();
@@ -506,17 +565,4 @@ export class Gateway {
 
 function tupleKey(t: TcpTuple): string {
   return `${t.remoteAddress}:${t.remotePort}>${t.localAddress}:${t.localPort}`;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        promise.then((v) => (v as { close?: () => void })?.close?.(), () => {});
-        reject(new Error("timed out"));
-      }, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
