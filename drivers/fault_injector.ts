@@ -6,7 +6,14 @@
  */
 import { FrameQueue } from "./_frame_queue.ts";
 import { seededRandom } from "./_random.ts";
-import type { Frame, Nic, NicFeatures, NicStats } from "./nic.ts";
+import {
+  type Frame,
+  FRAME_NEEDS_CHECKSUM,
+  type Nic,
+  type NicFeatures,
+  type NicStats,
+} from "./nic.ts";
+import { completeChecksum } from "../net/wire/checksum.ts";
 
 /** Faults for one direction. Probabilities are per frame, 0 to 1. */
 export interface FaultOptions {
@@ -83,8 +90,13 @@ class FaultPipe {
       let frame = original;
       if (o.corrupt && this.random() < o.corrupt && frame.data.length > 0) {
         const data = frame.data.slice();
+        const meta = frame.meta;
+        if (meta && (meta.flags & FRAME_NEEDS_CHECKSUM)) {
+          // Finish the checksum first, as the NIC would have, so the damage is detectable.
+          completeChecksum(data, meta.checksumStart, meta.checksumOffset);
+        }
         data[Math.floor(this.random() * data.length)] ^= 1 << Math.floor(this.random() * 8);
-        frame = { data, meta: frame.meta };
+        frame = { data }; // damaged: no offload metadata, the receiver must check
         this.stats.corrupted++;
       }
       const copies = o.duplicate && this.random() < o.duplicate ? 2 : 1;

@@ -8,6 +8,9 @@ import { FrameQueue } from "./_frame_queue.ts";
 import {
   emptyNicStats,
   type Frame,
+  FRAME_DATA_VALID,
+  FRAME_NEEDS_CHECKSUM,
+  type FrameMetadata,
   type Nic,
   type NicFeatures,
   type NicStats,
@@ -23,7 +26,23 @@ export interface MemoryLinkOptions {
   queueLimit?: number;
   /** MACs of the two ends (default: random locally administered). */
   macs?: [Uint8Array, Uint8Array];
+  /**
+   * Offer checksum offload, as virtio-net between two guests does (default false): senders may
+   * leave transport checksums partial (pseudo-header sum only, flagged in the frame metadata),
+   * and receivers take such frames as valid — memory does not damage frames. A FaultInjector
+   * completes the checksum before it damages a frame, so corruption is still caught. Leave it
+   * off when frames are inspected by hand or written to a capture.
+   */
+  checksumOffload?: boolean;
 }
+
+/** Checksum offload both ways. */
+const CHECKSUM_OFFLOAD: NicFeatures = Object.freeze({
+  txChecksum: true,
+  rxChecksum: true,
+  txTcpSegmentation: false,
+  rxTcpCoalescing: false,
+});
 
 /**
  * One end of a memory link.
@@ -38,7 +57,8 @@ export interface MemoryLinkOptions {
  * ```
  */
 export class MemoryNic implements Nic {
-  readonly features: NicFeatures = NO_OFFLOADS;
+  /** Offloads offered (see {@linkcode MemoryLinkOptions.checksumOffload}). */
+  features: NicFeatures = NO_OFFLOADS;
   /** The other end of the link. */
   peer: MemoryNic | undefined;
   readonly #queue: FrameQueue;
@@ -112,6 +132,10 @@ export class MemoryLink {
     const b = new MemoryNic("memory-b", macB, mtu, limit);
     a.peer = b;
     b.peer = a;
+    if (options.checksumOffload) {
+      a.features = CHECKSUM_OFFLOAD;
+      b.features = CHECKSUM_OFFLOAD;
+    }
     return [a, b];
   }
 }

@@ -179,7 +179,8 @@ export class PcapNic implements Nic {
     return this.#inner.mtu;
   }
   get features(): NicFeatures {
-    return this.#inner.features;
+    // Captures must show real checksums: ask the stack for complete ones.
+    return { ...this.#inner.features, txChecksum: false };
   }
 
   async receive(): Promise<Frame[] | null> {

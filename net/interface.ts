@@ -7,8 +7,9 @@
  *
  * @module
  */
-import type { Frame, Nic } from "../drivers/nic.ts";
-import { FRAME_DATA_VALID } from "../drivers/nic.ts";
+import type { Frame, FrameMetadata, Nic } from "../drivers/nic.ts";
+import { FRAME_DATA_VALID, FRAME_NEEDS_CHECKSUM } from "../drivers/nic.ts";
+import { completeChecksum } from "./wire/checksum.ts";
 import {
   BROADCAST_MAC,
   formatIpv4Address,
@@ -61,6 +62,12 @@ export interface Ipv4SendOptions {
   dontFragment?: boolean;
   /** DSCP/ECN byte. */
   typeOfService?: number;
+  /**
+   * The transport checksum field (at this offset in the transport header) holds only the
+   * pseudo-header sum: the NIC completes it (checksum offload), or the interface does in
+   * software when the frame cannot be offloaded (fragments, loopback).
+   */
+  checksumFieldOffset?: number;
 }
 
 /** Options of {@linkcode NetworkInterface}. */
@@ -112,6 +119,10 @@ export class NetworkInterface {
   readonly extraAddresses: Set<number> = new Set();
   /** Frames to transmit at the next flush. */
   transmitQueue: Frame[] = [];
+  /** Whether the NIC completes transport checksums (callers may leave them partial). */
+  readonly checksumOffload: boolean;
+  /** Frames whose transport checksum the NIC must complete, and where its field is. */
+  readonly #partialChecksums = new WeakMap<Uint8Array, FrameMetadata>();
   /** Frames sent to our own address, to be fed back to input by the stack. */
   loopbackQueue: Frame[] = [];
   #identification = Math.floor(Math.random() * 65536);
@@ -123,6 +134,7 @@ export class NetworkInterface {
     this.mtu = Math.min(options.mtu ?? nic.mtu, nic.mtu);
     this.ttl = options.ttl ?? 64;
     this.#stats = stats;
+    this.checksumOffload = nic.features.txChecksum;
     this.neighbors = new NeighborCache(options.neighbor);
     this.reassembler = new Ipv4Reassembler(options.reassembly);
     this.reassembler.onDrop = (reason) => stats.drop("ipv4-reassembly", reason);
@@ -185,7 +197,10 @@ export class NetworkInterface {
       this.#inputIpv4(
         payload,
         now,
-        frame.meta !== undefined && (frame.meta.flags & FRAME_DATA_VALID) !== 0,
+        // Validated by the NIC, or a partial checksum from a local sender (virtio semantics:
+        // such a frame never crossed a wire).
+        frame.meta !== undefined &&
+          (frame.meta.flags & (FRAME_DATA_VALID | FRAME_NEEDS_CHECKSUM)) !== 0,
       );
     } else {
       this.#inputArp(payload, now);
@@ -227,6 +242,7 @@ export class NetworkInterface {
       this.#stats.drop("ipv4", packet.reason);
       return;
     }
+    packet.checksumValid = checksumValid;
     const destination = packet.destination;
     if (!this.acceptAnyDestination && !this.isLocalAddress(destination)) {
       this.#stats.drop("ipv4", "not-for-us");
@@ -311,8 +327,21 @@ export class NetworkInterface {
    * payload; the payload starts at {@linkcode PAYLOAD_OFFSET}.
    */
   allocatePacket(payloadLength: number): Uint8Array {
-    return new Uint8Array(PAYLOAD_OFFSET + payloadLength);
+    // Carve frames out of shared slabs: one large allocation instead of one per packet.
+    // Every byte is written before the frame is sent, so stale slab contents never leak.
+    const size = PAYLOAD_OFFSET + payloadLength;
+    if (size > SLAB_SIZE / 4) return new Uint8Array(size);
+    if (this.#slabUsed + size > SLAB_SIZE) {
+      this.#slab = new Uint8Array(SLAB_SIZE);
+      this.#slabUsed = 0;
+    }
+    const frame = this.#slab.subarray(this.#slabUsed, this.#slabUsed + size);
+    this.#slabUsed = (this.#slabUsed + size + 7) & ~7;
+    return frame;
   }
+
+  #slab = new Uint8Array(SLAB_SIZE);
+  #slabUsed = 0;
 
   /** The next hop for `destination`, or an error saying why there is none. */
   nextHop(destination: number): number | NetworkUnreachable {
@@ -365,6 +394,17 @@ export class NetworkInterface {
     const s = this.#stats.live.ipv4;
     s.packetsOut++;
     s.bytesOut += total;
+    const fieldOffset = options.checksumFieldOffset;
+    if (fieldOffset !== undefined) {
+      if (total <= this.mtu && this.checksumOffload && hop !== c?.address) {
+        this.#partialChecksums.set(
+          frame,
+          fieldOffset === 16 ? TCP_CHECKSUM_META : partialMeta(fieldOffset),
+        );
+      } else {
+        completeChecksum(frame, PAYLOAD_OFFSET, fieldOffset);
+      }
+    }
     if (total <= this.mtu) {
       writeIpv4Header(frame, ETHERNET_HEADER_LENGTH, {
         source,
@@ -445,7 +485,8 @@ export class NetworkInterface {
     const s = this.#stats.live.ethernet;
     s.packetsOut++;
     s.bytesOut += frame.length;
-    this.transmitQueue.push({ data: frame });
+    const meta = this.#partialChecksums.get(frame);
+    this.transmitQueue.push(meta ? { data: frame, meta } : { data: frame });
   }
 
   /** Sends a prepared frame (Ethernet header included) as is. */
@@ -480,5 +521,21 @@ export class NetworkInterface {
   }
 }
 
+/** Bytes per frame slab (see {@linkcode NetworkInterface.allocatePacket}). */
+const SLAB_SIZE = 256 * 1024;
+
 /** Offset of the IPv4 payload in a frame from {@linkcode NetworkInterface.allocatePacket}. */
 export const PAYLOAD_OFFSET = ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH;
+
+function partialMeta(fieldOffset: number): FrameMetadata {
+  return Object.freeze({
+    flags: FRAME_NEEDS_CHECKSUM,
+    gsoType: 0,
+    headerLength: 0,
+    gsoSize: 0,
+    checksumStart: PAYLOAD_OFFSET,
+    checksumOffset: fieldOffset,
+  });
+}
+
+const TCP_CHECKSUM_META = partialMeta(16);

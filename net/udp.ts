@@ -341,7 +341,12 @@ export class UdpLayer {
   /** Handles a received UDP packet. */
   input(packet: Ipv4Packet, _now: number): void {
     const stats = this.#internals.stats;
-    const datagram = parseUdp(packet.payload, packet.source, packet.destination);
+    const datagram = parseUdp(
+      packet.payload,
+      packet.source,
+      packet.destination,
+      !packet.checksumValid,
+    );
     if (datagram instanceof WireError) {
       stats.drop("udp", datagram.reason);
       return;

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { Frame, Nic } from "../../drivers/nic.ts";
+import { type Frame, FRAME_NEEDS_CHECKSUM, type Nic } from "../../drivers/nic.ts";
+import { completeChecksum } from "../wire/checksum.ts";
 import { formatMac } from "../wire/address.ts";
 
 /** Options of {@linkcode EthernetSwitch}. */
@@ -119,8 +120,21 @@ export class EthernetSwitch {
     }
     for (const [id, batch] of batches) {
       const port = this.#ports.get(id);
-      if (port) port.nic.transmit(batch);
-      else this.dropped += batch.length;
+      if (!port) {
+        this.dropped += batch.length;
+        continue;
+      }
+      if (!port.nic.features.txChecksum) {
+        // This port's far side checks checksums: finish partial ones (as a NIC would on the way out).
+        for (let i = 0; i < batch.length; i++) {
+          const meta = batch[i].meta;
+          if (meta && (meta.flags & FRAME_NEEDS_CHECKSUM)) {
+            completeChecksum(batch[i].data, meta.checksumStart, meta.checksumOffset);
+            batch[i] = { data: batch[i].data };
+          }
+        }
+      }
+      port.nic.transmit(batch);
     }
   }
 

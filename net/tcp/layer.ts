@@ -6,6 +6,7 @@
  * @module
  */
 import { formatIpv4Address } from "../wire/address.ts";
+import { writePartialChecksum } from "../wire/checksum.ts";
 import { WireError } from "../wire/errors.ts";
 import { type Ipv4Packet, PROTOCOL_TCP } from "../wire/ipv4.ts";
 import { parseTcp, parseTcpOptions, TcpFlags, tcpOptionsLength, writeTcp } from "../wire/tcp.ts";
@@ -237,20 +238,40 @@ export class TcpLayer implements TcpConnHost {
     const length = 20 + optionsLength + segment.payload.length;
     const frame = iface.allocatePacket(length);
     const source = tuple.localAddress || iface.config?.address || 0;
-    writeTcp(frame, PAYLOAD_OFFSET, source, tuple.remoteAddress, {
-      sourcePort: tuple.localPort,
-      destinationPort: tuple.remotePort,
-      sequence: segment.seq,
-      acknowledgment: segment.ack,
-      flags: segment.flags,
-      window: segment.window,
-      options: segment.options,
-    }, segment.payload);
+    writeTcp(
+      frame,
+      PAYLOAD_OFFSET,
+      source,
+      tuple.remoteAddress,
+      {
+        sourcePort: tuple.localPort,
+        destinationPort: tuple.remotePort,
+        sequence: segment.seq,
+        acknowledgment: segment.ack,
+        flags: segment.flags,
+        window: segment.window,
+        options: segment.options,
+      },
+      segment.payload,
+      iface.checksumOffload,
+    );
+    // With checksum offload the NIC completes the checksum from the pseudo-header sum.
+    if (iface.checksumOffload) {
+      writePartialChecksum(
+        frame,
+        PAYLOAD_OFFSET + 16,
+        source,
+        tuple.remoteAddress,
+        PROTOCOL_TCP,
+        length,
+      );
+    }
     const error = iface.sendIpv4(frame, {
       destination: tuple.remoteAddress,
       protocol: PROTOCOL_TCP,
       source,
       dontFragment: true,
+      checksumFieldOffset: iface.checksumOffload ? 16 : undefined,
     }, now);
     if (error) {
       this.#internals.stats.drop(
@@ -307,7 +328,12 @@ export class TcpLayer implements TcpConnHost {
   /** Handles a received TCP segment. */
   input(packet: Ipv4Packet, now: number): void {
     const stats = this.#internals.stats;
-    const parsed = parseTcp(packet.payload, packet.source, packet.destination);
+    const parsed = parseTcp(
+      packet.payload,
+      packet.source,
+      packet.destination,
+      !packet.checksumValid,
+    );
     if (parsed instanceof WireError) {
       stats.drop("tcp", parsed.reason);
       return;

@@ -128,3 +128,52 @@ export function pseudoHeaderSum(
   return (source >>> 16) + (source & 0xffff) + (destination >>> 16) + (destination & 0xffff) +
     protocol + length;
 }
+
+/**
+ * Writes the folded pseudo-header sum (not complemented) into a transport checksum field: the
+ * "partial checksum" a NIC with checksum offload completes (virtio-net `VIRTIO_NET_HDR_F_NEEDS_CSUM`).
+ *
+ * @example
+ * ```ts
+ * import { writePartialChecksum, completeChecksum, internetChecksum } from "./checksum.ts";
+ * const udp = new Uint8Array(12);
+ * udp[5] = 12; // length
+ * writePartialChecksum(udp, 6, 0x0a000001, 0x0a000002, 17, 12);
+ * completeChecksum(udp, 0, 6);
+ * ```
+ */
+export function writePartialChecksum(
+  buffer: Uint8Array,
+  fieldOffset: number,
+  source: number,
+  destination: number,
+  protocol: number,
+  length: number,
+): void {
+  const folded = (~foldChecksum(pseudoHeaderSum(source, destination, protocol, length))) & 0xffff;
+  buffer[fieldOffset] = folded >>> 8;
+  buffer[fieldOffset + 1] = folded & 0xff;
+}
+
+/**
+ * Completes a partial checksum as an offloading NIC would: sums `bytes[start..end)` (the field at
+ * `start + fieldOffset` holds the pseudo-header sum) and stores the complement in the field.
+ *
+ * @example
+ * ```ts
+ * import { completeChecksum } from "./checksum.ts";
+ * completeChecksum(new Uint8Array(20), 0, 16);
+ * ```
+ */
+export function completeChecksum(
+  bytes: Uint8Array,
+  start: number,
+  fieldOffset: number,
+  end: number = bytes.length,
+): void {
+  let sum = foldChecksum(sumWords(bytes, start, end - start, 0));
+  // A UDP checksum that computes to zero is sent as all ones (RFC 768); harmless for TCP.
+  if (sum === 0) sum = 0xffff;
+  bytes[start + fieldOffset] = sum >>> 8;
+  bytes[start + fieldOffset + 1] = sum & 0xff;
+}

@@ -31,6 +31,8 @@ export const PROTOCOL_UDP = 17;
  */
 export class Ipv4Packet {
   readonly #view: DataView;
+  /** Set by the interface when the NIC already validated the transport checksum. */
+  checksumValid = false;
   /**
    * Wraps bytes already validated by the parse function (no copy).
    * @param bytes the packet, exactly `totalLength` bytes
