@@ -569,6 +569,22 @@ export class TlsConnection implements Conn {
     return this.#enqueueWrite(() => this.#updateWriteKey(requestPeer));
   }
 
+  /**
+   * Lets pending reads keep the process alive again (forwarded to the transport when it has
+   * `ref`, as `Deno.Conn` does).
+   */
+  ref(): void {
+    (this.#conn as { ref?: () => void }).ref?.();
+  }
+
+  /**
+   * Lets the process exit while a read is pending, e.g. on an idle pooled connection
+   * (forwarded to the transport when it has `unref`, as `Deno.Conn` does).
+   */
+  unref(): void {
+    (this.#conn as { unref?: () => void }).unref?.();
+  }
+
   // -------------------------------------------------------------------------------------------
   // Closing
 
