@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { TlsHandshakeInfo } from "../tls/handshake_info.ts";
+
 /** Fields common to every event. */
 export interface HttpEventBase {
   /** `performance.now()` when the event happened. */
@@ -63,6 +65,11 @@ export interface TlsDoneEvent extends HttpEventBase {
   serverName: string;
   /** Time since `connect-done`. */
   durationMs: number;
+  /**
+   * The negotiated parameters, certificate and handshake timeline, when the `tls` function is
+   * usernet's (the default with `stack`).
+   */
+  handshake?: TlsHandshakeInfo;
 }
 
 /** An idle pooled connection is used instead of a new one. */
@@ -211,8 +218,14 @@ export function formatEvent(event: HttpEvent, start = 0): string {
       return `${prefix} connected to ${event.host}:${event.port} in ${
         event.durationMs.toFixed(1)
       } ms`;
-    case "tls-done":
-      return `${prefix} TLS with ${event.serverName} in ${event.durationMs.toFixed(1)} ms`;
+    case "tls-done": {
+      const line = `${prefix} TLS with ${event.serverName} in ${event.durationMs.toFixed(1)} ms`;
+      const h = event.handshake;
+      if (!h) return line;
+      return `${line}: ${h.protocol} ${h.cipherSuite} ${h.group}${
+        h.alpnProtocol ? ` ALPN ${h.alpnProtocol}` : ""
+      }${h.resumed ? " (resumed)" : ""}`;
+    }
     case "reuse":
       return `${prefix} reusing connection (idle ${
         event.idleMs.toFixed(0)

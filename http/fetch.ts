@@ -1,8 +1,9 @@
 /**
  * `createFetch`: a `fetch`-compatible HTTP/1.1 client over any {@link Conn}.
  *
- * The caller supplies how to open a byte stream (`connect`) and, for https URLs, how to wrap it
- * in TLS (`tls`); the client does the rest: a keep-alive pool per origin, retries of idempotent
+ * The caller supplies how to open a byte stream (`connect`, or a userspace `stack`) and, for
+ * https URLs, how to wrap it in TLS (`tls`, by default usernet's TLS 1.3 client when a `stack`
+ * or TLS settings are given); the client does the rest: a keep-alive pool per origin, retries of idempotent
  * requests on stale pooled connections, redirects as the Fetch standard describes them, gzip /
  * deflate (and brotli where the platform has it) decoding, streamed bodies in both directions,
  * `AbortSignal`, timeouts, and an event hook for timelines.
@@ -24,6 +25,15 @@ import {
   UnsupportedScheme,
 } from "./errors.ts";
 import type { HttpEvent } from "./events.ts";
+import type { TlsHandshakeInfo } from "../tls/handshake_info.ts";
+import {
+  type ConnectFunction,
+  type FetchStack,
+  stackConnector,
+  type TlsFunction,
+  type TlsSettings,
+  usernetTls,
+} from "./stack_fetch.ts";
 import type { ParserLimits } from "./response_parser.ts";
 import { encodeRequestHead } from "./request_writer.ts";
 import { HttpConnection } from "./_connection.ts";
@@ -31,15 +41,26 @@ import { ACCEPT_ENCODING } from "./_decode.ts";
 import { Exchange, type ExchangeEvent, type RequestBody } from "./_exchange.ts";
 import { Pool } from "./_pool.ts";
 
-/** Options of {@link createFetch}. */
-export interface CreateFetchOptions {
-  /** Opens a TCP (or any byte-stream) connection to `host` (no brackets for IPv6) and `port`. */
-  connect: (host: string, port: number) => Promise<Conn>;
+/** Options of {@link createFetch}: a transport (`connect` or `stack`) and tunables. */
+export interface CreateFetchOptions extends TlsSettings {
   /**
-   * Wraps a connection in TLS for https URLs; `alpn` is `["http/1.1"]`. Without it, https URLs
-   * fail with {@link TlsNotConfigured}.
+   * Opens a TCP (or any byte-stream) connection to `host` (no brackets for IPv6) and `port`;
+   * `signal` aborts when the attempt is abandoned (timeout or the request's signal). Give this
+   * or `stack`.
    */
-  tls?: (conn: Conn, serverName: string, alpn: string[]) => Promise<Conn>;
+  connect?: ConnectFunction;
+  /**
+   * A userspace stack (usernet's `Stack`, or anything with its `connect`) to open TCP
+   * connections through; names are resolved by the stack. Give this or `connect`. https URLs
+   * then use usernet's TLS 1.3 client unless `tls` is given.
+   */
+  stack?: FetchStack;
+  /**
+   * Wraps a connection in TLS for https URLs; `alpn` is `["http/1.1"]`. Default: usernet's
+   * TLS 1.3 client configured by the {@link TlsSettings} fields when `stack` or any of those
+   * fields is given; otherwise https URLs fail with {@link TlsNotConfigured}.
+   */
+  tls?: TlsFunction;
   /** Connections per origin, busy and idle; further requests wait. Default 32. */
   maxConnectionsPerOrigin?: number;
   /** Idle connections kept per origin (0 disables keep-alive). Default 8. */
@@ -117,6 +138,17 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
  * console.log(response.status, await response.text());
  * fetch.close();
  * ```
+ *
+ * @example HTTPS through a usernet stack (TLS 1.3, verified against the system trust store)
+ * ```ts ignore
+ * import { createFetch } from "./fetch.ts";
+ * import { hostNetwork } from "../net/gateway/host_network.ts";
+ * const net = await hostNetwork({ dhcp: true });
+ * const fetch = createFetch({ stack: net.stack });
+ * console.log((await fetch("https://example.com/")).status);
+ * fetch.close();
+ * await net.close();
+ * ```
  */
 export function createFetch(options: CreateFetchOptions): HttpFetch {
   const client = new Client(options);
@@ -128,6 +160,8 @@ export function createFetch(options: CreateFetchOptions): HttpFetch {
 
 class Client {
   readonly #options: CreateFetchOptions;
+  readonly #connect: ConnectFunction;
+  readonly #tls: TlsFunction | undefined;
   readonly #pool: Pool;
   readonly #connectTimeoutMs: number;
   readonly #headersTimeoutMs: number;
@@ -142,6 +176,14 @@ class Client {
 
   constructor(options: CreateFetchOptions) {
     this.#options = options;
+    if ((options.connect === undefined) === (options.stack === undefined)) {
+      throw new TypeError("createFetch needs exactly one of the connect and stack options");
+    }
+    this.#connect = options.connect ?? stackConnector(options.stack!);
+    const tlsSettings = options.caCerts ?? options.trustStore ?? options.insecureSkipVerify ??
+      options.ticketCache ?? options.tlsGroups ?? options.tlsCipherSuites;
+    this.#tls = options.tls ??
+      (options.stack || tlsSettings !== undefined ? usernetTls(options) : undefined);
     this.#pool = new Pool({
       maxConnectionsPerOrigin: options.maxConnectionsPerOrigin ?? 32,
       maxIdlePerOrigin: options.maxIdlePerOrigin ?? 8,
@@ -267,7 +309,7 @@ class Client {
     if (!https && url.protocol !== "http:") {
       throw new UnsupportedScheme(`scheme ${JSON.stringify(url.protocol)} is not supported`);
     }
-    if (https && !this.#options.tls) {
+    if (https && !this.#tls) {
       throw new TlsNotConfigured(
         `${url.href} needs TLS, but createFetch was given no tls option`,
       );
@@ -393,10 +435,13 @@ class Client {
       );
     const started = performance.now();
     emit({ type: "connect-start", connectionId, host, port });
+    // Aborts the transport's attempt (SYN retries, TLS handshake) when it is abandoned.
+    const attempt = new AbortController();
     let conn: Conn;
     try {
-      conn = await settle(this.#options.connect(host, port), deadline, signal, timeout);
+      conn = await settle(this.#connect(host, port, attempt.signal), deadline, signal, timeout);
     } catch (e) {
+      attempt.abort(e);
       if (e instanceof HttpTimeout || signal.aborted) throw e;
       throw new ConnectFailed(`connecting to ${host}:${port} failed: ${errorText(e)}`, {
         cause: e,
@@ -407,12 +452,13 @@ class Client {
     if (https) {
       try {
         conn = await settle(
-          this.#options.tls!(conn, host, ["http/1.1"]),
+          this.#tls!(conn, host, ["http/1.1"], attempt.signal),
           deadline,
           signal,
           timeout,
         );
       } catch (e) {
+        attempt.abort(e);
         try {
           conn.close();
         } catch {
@@ -426,6 +472,7 @@ class Client {
         connectionId,
         serverName: host,
         durationMs: performance.now() - connected,
+        handshake: handshakeOf(conn),
       });
     }
     return new HttpConnection(conn, connectionId, key, this.#readBufferSize);
@@ -508,6 +555,16 @@ function withUrl(response: Response, url: URL, redirected: boolean): Response {
   Object.defineProperty(response, "url", { value: shown.href });
   Object.defineProperty(response, "redirected", { value: redirected });
   return response;
+}
+
+/** The handshake facts of a usernet TLS connection (undefined for other `tls` functions). */
+function handshakeOf(conn: Conn): TlsHandshakeInfo | undefined {
+  try {
+    const info = (conn as { handshake?: TlsHandshakeInfo }).handshake;
+    return info && typeof info.protocol === "string" ? info : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function errorText(e: unknown): string {

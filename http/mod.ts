@@ -1,6 +1,8 @@
 /**
  * An HTTP/1.1 client over any byte-stream {@link Conn} (usernet TCP, `Deno.connect`, or a TLS
- * connection from a caller-supplied `tls` function).
+ * connection from a caller-supplied `tls` function), and HTTPS through a userspace stack with
+ * `createFetch({ stack })` (usernet's TLS 1.3 client, verified against the system trust store
+ * or given CAs).
  *
  * - {@link createFetch} returns a `fetch`-compatible function with a keep-alive pool, retries of
  *   idempotent requests on stale pooled connections, redirects, gzip/deflate decoding, streamed
@@ -25,6 +27,14 @@ export * from "./errors.ts";
 export type * from "./events.ts";
 export { formatEvent } from "./events.ts";
 export { createFetch, type CreateFetchOptions, type HttpFetch } from "./fetch.ts";
+export {
+  type ConnectFunction,
+  type FetchStack,
+  stackConnector,
+  type TlsFunction,
+  type TlsSettings,
+  usernetTls,
+} from "./stack_fetch.ts";
 export { encodeChunk, encodeRequestHead, LAST_CHUNK, titleCase } from "./request_writer.ts";
 export {
   type BodyFraming,
