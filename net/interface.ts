@@ -121,8 +121,6 @@ export class NetworkInterface {
   transmitQueue: Frame[] = [];
   /** Whether the NIC completes transport checksums (callers may leave them partial). */
   readonly checksumOffload: boolean;
-  /** Frames whose transport checksum the NIC must complete, and where its field is. */
-  readonly #partialChecksums = new WeakMap<Uint8Array, FrameMetadata>();
   /** Frames sent to our own address, to be fed back to input by the stack. */
   loopbackQueue: Frame[] = [];
   #identification = Math.floor(Math.random() * 65536);
@@ -395,12 +393,10 @@ export class NetworkInterface {
     s.packetsOut++;
     s.bytesOut += total;
     const fieldOffset = options.checksumFieldOffset;
+    let meta: FrameMetadata | undefined;
     if (fieldOffset !== undefined) {
       if (total <= this.mtu && this.checksumOffload && hop !== c?.address) {
-        this.#partialChecksums.set(
-          frame,
-          fieldOffset === 16 ? TCP_CHECKSUM_META : partialMeta(fieldOffset),
-        );
+        meta = fieldOffset === 16 ? TCP_CHECKSUM_META : partialMeta(fieldOffset);
       } else {
         completeChecksum(frame, PAYLOAD_OFFSET, fieldOffset);
       }
@@ -416,7 +412,7 @@ export class NetworkInterface {
         dontFragment: options.dontFragment,
         typeOfService: options.typeOfService,
       });
-      this.#route(frame, hop, now);
+      this.#route(frame, hop, now, meta);
       return;
     }
     if (options.dontFragment) {
@@ -449,10 +445,10 @@ export class NetworkInterface {
     }
   }
 
-  #route(frame: Uint8Array, hop: number, now: number): void {
+  #route(frame: Uint8Array, hop: number, now: number, meta?: FrameMetadata): void {
     const c = this.config;
     if (hop === IPV4_BROADCAST || hop === this.subnetBroadcast) {
-      this.#transmitResolved(frame, BROADCAST_MAC);
+      this.#transmitResolved(frame, BROADCAST_MAC, meta);
       return;
     }
     if (c && hop === c.address) {
@@ -461,8 +457,11 @@ export class NetworkInterface {
       return;
     }
     const mac = this.neighbors.resolve(hop, frame, now);
-    if (mac) this.#transmitResolved(frame, mac);
-    else if (mac === null) {
+    if (mac) this.#transmitResolved(frame, mac, meta);
+    else if (mac === undefined && meta) {
+      // Queued for ARP, where no metadata travels: finish the checksum now (a rare path).
+      completeChecksum(frame, meta.checksumStart, meta.checksumOffset);
+    } else if (mac === null) {
       this.#stats.drop("arp", "unresolved");
       this.onUnreachable(
         frame,
@@ -476,16 +475,15 @@ export class NetworkInterface {
     return frame;
   }
 
-  #transmitResolved(frame: Uint8Array, mac: Uint8Array): void {
+  #transmitResolved(frame: Uint8Array, mac: Uint8Array, meta?: FrameMetadata): void {
     writeEthernetHeader(frame, 0, mac, this.mac, ETHERTYPE_IPV4);
-    this.#queueFrame(frame);
+    this.#queueFrame(frame, meta);
   }
 
-  #queueFrame(frame: Uint8Array): void {
+  #queueFrame(frame: Uint8Array, meta?: FrameMetadata): void {
     const s = this.#stats.live.ethernet;
     s.packetsOut++;
     s.bytesOut += frame.length;
-    const meta = this.#partialChecksums.get(frame);
     this.transmitQueue.push(meta ? { data: frame, meta } : { data: frame });
   }
 
