@@ -140,7 +140,8 @@ export class Stack extends EventTarget {
     this.#internals = {
       iface: this.#iface,
       stats: this.#stats,
-      now: () => this.#clock(),
+      // One clock reading per batch of frames: layers ask for the time many times per frame.
+      now: () => this.#batchNow ?? this.#clock(),
       kick: () => this.#kick(),
       parseAddress: (text) => this.#parseAddress(text),
       sendIcmpPortUnreachable: (packet) =>
@@ -495,6 +496,7 @@ export class Stack extends EventTarget {
       }
       if (!frames || this.#closed) return;
       const now = this.#clock();
+      this.#batchNow = now;
       for (const frame of frames) {
         try {
           this.#iface.input(frame, now);
@@ -506,9 +508,13 @@ export class Stack extends EventTarget {
           }
         }
       }
+      this.#batchNow = undefined;
       this.#afterWork();
     }
   }
+
+  /** The time of the batch of frames being processed, so layers share one clock reading. */
+  #batchNow: number | undefined;
 
   #kick(): void {
     if (this.#kicked || this.#closed) return;

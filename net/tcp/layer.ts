@@ -97,6 +97,32 @@ export class TcpLayer implements TcpConnHost {
     this.#defaults = defaults;
   }
 
+  readonly #byTcb = new Map<TcpControlBlock, Entry>();
+  #lastLookup:
+    | {
+      remoteAddress: number;
+      remotePort: number;
+      localAddress: number;
+      localPort: number;
+      key: string;
+      entry: Entry;
+    }
+    | undefined;
+
+  #add(k: string, entry: Entry): void {
+    const old = this.#connections.get(k);
+    if (old) this.#byTcb.delete(old.tcb);
+    this.#connections.set(k, entry);
+    this.#byTcb.set(entry.tcb, entry);
+  }
+
+  #remove(k: string): void {
+    const old = this.#connections.get(k);
+    if (old) this.#byTcb.delete(old.tcb);
+    this.#connections.delete(k);
+    if (this.#lastLookup?.key === k) this.#lastLookup = undefined;
+  }
+
   /** The clock. */
   now(): number {
     return this.#internals.now();
@@ -150,7 +176,7 @@ export class TcpLayer implements TcpConnHost {
     const iss = this.#isn.next(tuple.localAddress, localPort, remoteAddress, options.port, now);
     const tcb = TcpControlBlock.connect(this.#config(options.tcp), tuple, iss, now);
     const conn = new TcpConn(tcb, this);
-    this.#connections.set(key(remoteAddress, options.port, this.#localAddress(), localPort), {
+    this.#add(key(remoteAddress, options.port, this.#localAddress(), localPort), {
       tcb,
       conn,
       halfOpen: false,
@@ -220,15 +246,8 @@ export class TcpLayer implements TcpConnHost {
   flush(tcb: TcpControlBlock): void {
     const now = this.now();
     for (const segment of tcb.takeOutput()) this.#transmit(tcb.tuple, segment, now);
-    const entry = this.#connections.get(
-      key(
-        tcb.tuple.remoteAddress,
-        tcb.tuple.remotePort,
-        tcb.tuple.localAddress,
-        tcb.tuple.localPort,
-      ),
-    );
-    if (entry && entry.tcb === tcb) this.#afterChange(entry);
+    const entry = this.#byTcb.get(tcb);
+    if (entry) this.#afterChange(entry);
     this.#internals.kick();
   }
 
@@ -311,7 +330,7 @@ export class TcpLayer implements TcpConnHost {
     entry.conn._update();
     tcb.changed = false;
     if (tcb.state === "CLOSED") {
-      this.#connections.delete(
+      this.#remove(
         key(
           tcb.tuple.remoteAddress,
           tcb.tuple.remotePort,
@@ -357,15 +376,38 @@ export class TcpLayer implements TcpConnHost {
     const remoteAddress = packet.source;
     const remotePort = parsed.sourcePort;
     const localPort = parsed.destinationPort;
-    const k = key(remoteAddress, remotePort, packet.destination, localPort);
-    let entry = this.#connections.get(k);
+    // Most segments belong to the connection of the one before: skip building the key then.
+    const last = this.#lastLookup;
+    let entry: Entry | undefined;
+    let k: string;
+    if (
+      last && last.remoteAddress === remoteAddress && last.remotePort === remotePort &&
+      last.localAddress === packet.destination && last.localPort === localPort &&
+      this.#byTcb.has(last.entry.tcb)
+    ) {
+      entry = last.entry;
+      k = last.key;
+    } else {
+      k = key(remoteAddress, remotePort, packet.destination, localPort);
+      entry = this.#connections.get(k);
+      if (entry) {
+        this.#lastLookup = {
+          remoteAddress,
+          remotePort,
+          localAddress: packet.destination,
+          localPort,
+          key: k,
+          entry,
+        };
+      }
+    }
     // A new SYN may reuse a tuple in TIME-WAIT when it is clearly newer (RFC 6191's idea).
     if (
       entry && entry.tcb.state === "TIME-WAIT" && (segment.flags & (SYN | ACK | RST)) === SYN &&
       (this.#findListener(localPort, packet.destination) || this.#intercept) &&
       ((segment.seq - entry.tcb.rcvNxt) | 0) > 0
     ) {
-      this.#connections.delete(k);
+      this.#remove(k);
       entry = undefined;
     }
     if (entry) {
@@ -476,7 +518,7 @@ export class TcpLayer implements TcpConnHost {
       const conn = new TcpConn(tcb, this);
       listener.halfOpen++;
       const accepted: Entry = { tcb, conn, listener, halfOpen: true, intercepted: true };
-      this.#connections.set(k, accepted);
+      this.#add(k, accepted);
       this.#interceptHalfOpen.set(k, accepted);
       this.#internals.stats.live.tcp.passiveOpens++;
       this.flush(tcb);
@@ -541,7 +583,7 @@ export class TcpLayer implements TcpConnHost {
     );
     const conn = new TcpConn(tcb, this);
     listener.halfOpen++;
-    this.#connections.set(key(remoteAddress, remotePort, packet.destination, localPort), {
+    this.#add(key(remoteAddress, remotePort, packet.destination, localPort), {
       tcb,
       conn,
       listener,
@@ -587,7 +629,7 @@ export class TcpLayer implements TcpConnHost {
       now,
     );
     const conn = new TcpConn(tcb, this);
-    this.#connections.set(key(remoteAddress, remotePort, packet.destination, localPort), {
+    this.#add(key(remoteAddress, remotePort, packet.destination, localPort), {
       tcb,
       conn,
       listener,
