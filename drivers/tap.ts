@@ -82,7 +82,9 @@ export class TapNic implements Nic {
   readonly #batchSize: number;
   readonly #stats = emptyNicStats();
   readonly #pollfd = new Uint8Array(8);
-  #spare: Uint8Array<ArrayBuffer> | undefined;
+  /** Received frames are read straight into a slab, one view per frame (no per-frame buffer). */
+  #slab = new Uint8Array(0);
+  #slabUsed = 0;
   #closed = false;
   #polling: Promise<number> | undefined;
 
@@ -115,17 +117,20 @@ export class TapNic implements Nic {
     const frames: Frame[] = [];
     const size = this.mtu + ETHERNET_HEADER;
     while (!this.#closed) {
-      const buffer = this.#spare ?? new Uint8Array(size);
-      this.#spare = undefined;
+      if (this.#slabUsed + size > this.#slab.length) {
+        this.#slab = new Uint8Array(Math.max(size, 256 * 1024));
+        this.#slabUsed = 0;
+      }
+      const buffer = this.#slab.subarray(this.#slabUsed, this.#slabUsed + size);
       const n = Number(libc.read(this.#fd, buffer, BigInt(size)));
       if (n > 0) {
         this.#stats.rxFrames++;
         this.#stats.rxBytes += n;
         frames.push({ data: buffer.subarray(0, n) });
+        this.#slabUsed += (n + 7) & ~7;
         if (frames.length >= this.#batchSize) return frames;
         continue;
       }
-      this.#spare = buffer;
       const code = n < 0 ? errno() : 0;
       if (n < 0 && code !== EAGAIN && code !== EINTR) {
         if (this.#closed) break;
