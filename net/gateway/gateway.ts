@@ -433,14 +433,26 @@ export class Gateway {
   }
 
   async #serveDnsTcp(listener: AsyncIterable<TcpConn>): Promise<void> {
+    let open = 0;
     for await (const conn of listener) {
+      if (open >= DNS_TCP_MAX_CONNECTIONS) {
+        conn.abort(); // bounded: each holds a 64 KiB message buffer
+        continue;
+      }
+      open++;
       (async () => {
         const buffer = new Uint8Array(65537);
         let have = 0;
+        // RFC 7766 §6.2.3: a server may close idle connections; a few seconds is the norm.
+        let idle = setTimeout(() => conn.abort(), DNS_TCP_IDLE_TIMEOUT);
+        Deno.unrefTimer(idle);
         try {
           for (;;) {
             const n = await conn.read(buffer.subarray(have));
             if (n === null) break;
+            clearTimeout(idle);
+            idle = setTimeout(() => conn.abort(), DNS_TCP_IDLE_TIMEOUT);
+            Deno.unrefTimer(idle);
             have += n;
             while (have >= 2) {
               const length = (buffer[0] << 8) | buffer[1];
@@ -459,8 +471,10 @@ export class Gateway {
             }
             if (have === buffer.length) break; // a message longer than 65535: give up
           }
-        } catch { /* client went away */ }
+        } catch { /* client went away, or idle too long */ }
+        clearTimeout(idle);
         conn.close();
+        open--;
       })();
     }
   }
@@ -496,12 +510,16 @@ export class Gateway {
     const host = Deno.listenDatagram({ transport: "udp", hostname, port: forward.hostPort });
     const bound = { ...forward, hostAddress: hostname, hostPort: (host.addr as Deno.NetAddr).port };
     this.#boundForwards.push(bound);
-    this.#closers.push(() => host.close());
     // One gateway-side socket per host peer, so guest replies find their way back.
     const peers = new Map<
       string,
       { socket: ReturnType<Stack["listenDatagram"]>; lastUsed: number }
     >();
+    this.#closers.push(() => {
+      host.close();
+      for (const peer of peers.values()) peer.socket.close();
+      peers.clear();
+    });
     (async () => {
       try {
         for await (const [data, from] of host) {
@@ -519,7 +537,6 @@ export class Gateway {
             const socket = this.stack.listenDatagram({});
             peer = { socket, lastUsed: Date.now() };
             peers.set(key, peer);
-            this.#closers.push(() => socket.close());
             (async () => {
               for await (const [reply] of socket) {
                 await host.send(reply.slice(), addr).catch(() => {});
@@ -562,6 +579,11 @@ export class Gateway {
     await this.stack.close();
   }
 }
+
+/** TCP DNS connections served at once. */
+const DNS_TCP_MAX_CONNECTIONS = 32;
+/** A TCP DNS connection with no query for this long is closed, ms. */
+const DNS_TCP_IDLE_TIMEOUT = 10_000;
 
 function tupleKey(t: TcpTuple): string {
   return `${t.remoteAddress}:${t.remotePort}>${t.localAddress}:${t.localPort}`;
