@@ -100,7 +100,8 @@ export type UnreachableHandler = (packet: Uint8Array, error: HostUnreachable) =>
 export class NetworkInterface {
   readonly nic: Nic;
   readonly mac: Uint8Array;
-  readonly mtu: number;
+  /** IP MTU; a DHCP lease may lower it (never above the NIC's). */
+  mtu: number;
   readonly ttl: number;
   readonly neighbors: NeighborCache;
   readonly reassembler: Ipv4Reassembler;

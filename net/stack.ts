@@ -71,6 +71,8 @@ export interface Ipv4Settings {
   prefixLength: number;
   /** Gateway, if any. */
   gateway?: string;
+  /** IP MTU (from a DHCP lease); clamped to 576 … the NIC's MTU. */
+  mtu?: number;
 }
 
 /**
@@ -291,6 +293,10 @@ export class Stack extends EventTarget {
         prefixLength: settings.prefixLength,
         gateway: settings.gateway ? this.#parseAddress(settings.gateway) : undefined,
       };
+    }
+    if (settings?.mtu !== undefined && Number.isInteger(settings.mtu)) {
+      // RFC 1122 §3.3.3: every host takes 576; never more than the link carries.
+      this.#iface.mtu = Math.max(576, Math.min(settings.mtu, this.nic.mtu));
     }
     this.#iface.configure(config, this.#clock());
     this.#kick();

@@ -341,6 +341,7 @@ export class StackDhcpClient {
           address: formatIpv4Address(l.address),
           prefixLength: l.prefixLength,
           gateway: l.router === undefined ? undefined : formatIpv4Address(l.router),
+          mtu: l.mtu,
         });
         stack.dispatchEvent(
           new DhcpLeaseEvent(e.type, l, l.address, e.type === "changed" ? e.previous : undefined),

@@ -69,6 +69,7 @@ Deno.test("stack dhcp: DISCOVER..ACK, the lease configures address, route and DN
     });
     assert.equal(lease.domain, "usernet.test");
     assert.equal(lease.mtu, 1400);
+    assert.equal(n.client.mtu, 1400, "the lease's MTU is applied");
     assert.deepEqual(n.client.resolver.servers, ["10.0.2.3:53"]);
     assert.equal(n.client.dhcpClient?.state, "BOUND");
     assert.deepEqual(n.events.map((e) => [e.change, e.address]), [["acquired", "10.0.2.15"]]);
