@@ -47,6 +47,9 @@ export class QemuDgramNic implements Nic {
   readonly mac: Uint8Array;
   readonly mtu: number;
   readonly #socket: Deno.DatagramConn;
+  /** Sends go out on their own socket: Deno refuses a send on a unix datagram socket while a receive waits ("Busy"). */
+  readonly #sendSocket: Deno.DatagramConn;
+  readonly #sendPath: string | undefined;
   readonly #remote: Deno.Addr;
   readonly #queue = new FrameQueue(8192);
   readonly #stats = emptyNicStats();
@@ -62,6 +65,15 @@ export class QemuDgramNic implements Nic {
   ) {
     this.#socket = socket;
     this.#remote = remote;
+    if ("path" in options.local) {
+      this.#sendPath = `${options.local.path}.tx`;
+      try {
+        if (Deno.lstatSync(this.#sendPath).isSocket) Deno.removeSync(this.#sendPath);
+      } catch { /* absent */ }
+      this.#sendSocket = Deno.listenDatagram({ transport: "unixpacket", path: this.#sendPath });
+    } else {
+      this.#sendSocket = socket;
+    }
     this.mac = options.mac ?? randomMac();
     this.mtu = options.mtu ?? 1500;
     this.#localPath = "path" in options.local ? options.local.path : undefined;
@@ -139,7 +151,7 @@ export class QemuDgramNic implements Nic {
       this.#stats.txFrames++;
       this.#stats.txBytes += f.data.length;
       this.#sending = this.#sending.then(() =>
-        this.#socket.send(f.data, this.#remote).then(() => {}, () => {
+        this.#sendSocket.send(f.data, this.#remote).then(() => {}, () => {
           this.#stats.txDropped++;
         })
       );
@@ -154,12 +166,15 @@ export class QemuDgramNic implements Nic {
     if (this.#closed) return;
     this.#closed = true;
     this.#queue.close();
-    try {
-      this.#socket.close();
-    } catch { /* closed */ }
-    if (this.#localPath) {
+    for (const socket of new Set([this.#socket, this.#sendSocket])) {
       try {
-        Deno.removeSync(this.#localPath);
+        socket.close();
+      } catch { /* closed */ }
+    }
+    for (const path of [this.#localPath, this.#sendPath]) {
+      if (!path) continue;
+      try {
+        Deno.removeSync(path);
       } catch { /* gone */ }
     }
   }

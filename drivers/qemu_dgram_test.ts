@@ -101,3 +101,32 @@ Deno.test("qemu dgram: a refused pair leaves the local port free", () => {
   // Still bindable: the failed open did not keep it.
   Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port }).close();
 });
+
+Deno.test({
+  name: "qemu dgram: two stacks ping across a unix datagram socket pair (QEMU's unix dgram netdev)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "usernet-dgram-" });
+    const a = QemuDgramNic.open({
+      local: { path: `${dir}/a.sock` },
+      remote: { path: `${dir}/b.sock` },
+    });
+    const b = QemuDgramNic.open({
+      local: { path: `${dir}/b.sock` },
+      remote: { path: `${dir}/a.sock` },
+    });
+    const left = new Stack({ nic: a, address: "10.9.0.1/24" });
+    const right = new Stack({ nic: b, address: "10.9.0.2/24" });
+    try {
+      const reply = await left.ping("10.9.0.2", { size: 3000, timeout: 5000 });
+      assert.equal(reply.from, "10.9.0.2");
+      assert.equal(reply.bytes, 3008);
+      assert.ok(a.stats().txFrames >= 3 && b.stats().rxFrames >= 3);
+    } finally {
+      await left.close();
+      await right.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
