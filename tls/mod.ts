@@ -40,6 +40,12 @@ export type { Conn } from "../net/conn.ts";
 export { AlertDescription, type AlertName, alertName } from "./alert.ts";
 export { CIPHER_SUITES, type CipherSuiteName } from "./cipher_suite.ts";
 export {
+  connectTls,
+  type ConnectTlsOptions,
+  type DialedConn,
+  type TcpDialer,
+} from "./connect_tls.ts";
+export {
   AlpnMismatch,
   BadRecordMac,
   DecodeError,
