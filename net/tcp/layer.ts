@@ -24,6 +24,7 @@ import {
 import { TcpConn, type TcpConnHost, TcpListener } from "./conn.ts";
 import { IsnGenerator, SynCookies } from "./isn.ts";
 import { seqAdd } from "./seq.ts";
+import { DeadlineHeap } from "../storage/deadline_heap.ts";
 
 const { FIN, SYN, RST, ACK } = TcpFlags;
 
@@ -98,6 +99,8 @@ export class TcpLayer implements TcpConnHost {
   }
 
   readonly #byTcb = new Map<TcpControlBlock, Entry>();
+  /** When each connection next needs its timers run. */
+  readonly #timers = new DeadlineHeap<TcpControlBlock>();
   #lastLookup:
     | {
       remoteAddress: number;
@@ -118,7 +121,10 @@ export class TcpLayer implements TcpConnHost {
 
   #remove(k: string): void {
     const old = this.#connections.get(k);
-    if (old) this.#byTcb.delete(old.tcb);
+    if (old) {
+      this.#byTcb.delete(old.tcb);
+      this.#timers.delete(old.tcb);
+    }
     this.#connections.delete(k);
     if (this.#lastLookup?.key === k) this.#lastLookup = undefined;
   }
@@ -247,7 +253,10 @@ export class TcpLayer implements TcpConnHost {
     const now = this.now();
     for (const segment of tcb.takeOutput()) this.#transmit(tcb.tuple, segment, now);
     const entry = this.#byTcb.get(tcb);
-    if (entry) this.#afterChange(entry);
+    if (entry) {
+      this.#afterChange(entry);
+      if (this.#byTcb.has(tcb)) this.#timers.schedule(tcb, tcb.nextDeadline());
+    }
     this.#internals.kick();
   }
 
@@ -679,22 +688,17 @@ export class TcpLayer implements TcpConnHost {
 
   /** Runs connection timers. */
   poll(now: number): void {
-    for (const entry of [...this.#connections.values()]) {
-      if (entry.tcb.nextDeadline() <= now) {
-        entry.tcb.poll(now);
-        this.flush(entry.tcb);
-      }
+    for (const tcb of this.#timers.takeDue(now)) {
+      if (!this.#byTcb.has(tcb)) continue;
+      // Woken early when a deadline moved later: nothing to run, just schedule again.
+      if (tcb.nextDeadline() <= now) tcb.poll(now);
+      this.flush(tcb);
     }
   }
 
   /** The earliest connection deadline. */
   nextDeadline(): number {
-    let next = Infinity;
-    for (const entry of this.#connections.values()) {
-      const d = entry.tcb.nextDeadline();
-      if (d < next) next = d;
-    }
-    return next;
+    return this.#timers.next();
   }
 
   /** An ICMP error about a segment we sent. */
