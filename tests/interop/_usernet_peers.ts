@@ -1,0 +1,265 @@
+/**
+ * Helpers for the TLS, SSH and SFTP interop tests that run over usernet's own TCP: a network
+ * namespace with a TAP device whose Linux side carries the real peer (openssl s_server,
+ * nginx, sshd, all started inside the namespace and listening on its tap0 address), and a
+ * usernet stack on the TAP. Loss can be injected at usernet's NIC (this machine's kernel has
+ * no sch_netem). Nothing here can reach an address outside the namespace.
+ *
+ * @module
+ */
+
+import { Peer, run, waitFor } from "./_harness.ts";
+import { createTapNamespace, type TestNamespace } from "./_netns.ts";
+import { SSH_TEST_PASSWORD, SSH_TEST_USER, type SshdServer } from "./ssh_sshd_server.ts";
+import { TapNic } from "../../drivers/tap.ts";
+import { FaultInjector, type FaultOptions } from "../../drivers/fault_injector.ts";
+import { Stack } from "../../net/stack.ts";
+import type { TcpConfig } from "../../net/tcp/config.ts";
+
+/** What every usernet-over-TAP test needs. */
+export const TAP_NEEDS = { root: true, programs: ["ip", "ss"], files: ["/dev/net/tun"] };
+
+/** A namespace with a Linux peer address and a usernet stack on its TAP. */
+export interface UsernetTap {
+  ns: TestNamespace & { tap: string };
+  stack: Stack;
+  /** The Linux side's address (where peers listen). */
+  linux: string;
+  /** usernet's address. */
+  usernet: string;
+  /** The fault injector, when faults were asked for. */
+  faults?: FaultInjector;
+  /** Closes the stack and deletes the namespace (and every process in it). */
+  cleanup(): Promise<void>;
+}
+
+/** Options of {@linkcode usernetOnTap}. */
+export interface UsernetTapOptions {
+  /** Second octet of the 10.N.0.0/24 subnet (default 91); namespaces are separate anyway. */
+  subnet?: number;
+  /** Damage applied at usernet's NIC, both directions, from a seeded PRNG. */
+  faults?: FaultOptions & { seed: number };
+  /** TCP settings of the stack. */
+  tcp?: Partial<TcpConfig>;
+}
+
+/** Creates the namespace, the TAP and the stack (Linux at 10.N.0.1, usernet at 10.N.0.2). */
+export async function usernetOnTap(
+  tag: string,
+  options: UsernetTapOptions = {},
+): Promise<UsernetTap> {
+  const n = options.subnet ?? 91;
+  const linux = `10.${n}.0.1`;
+  const usernet = `10.${n}.0.2`;
+  const ns = await createTapNamespace(tag, `${linux}/24`);
+  // Bursts of a fast sender must not overflow the TAP's queue towards usernet.
+  await run("ip", ["-n", ns.name, "link", "set", "tap0", "txqueuelen", "10000"]);
+  let stack: Stack;
+  let faults: FaultInjector | undefined;
+  try {
+    const tap = TapNic.open({ name: ns.tap, netns: ns.name });
+    if (options.faults) {
+      faults = new FaultInjector(tap, {
+        seed: options.faults.seed,
+        transmit: options.faults,
+        receive: options.faults,
+      });
+      console.error(`fault injection seed: ${options.faults.seed}`);
+    }
+    stack = new Stack({
+      nic: faults ?? tap,
+      address: `${usernet}/24`,
+      gateway: linux,
+      tcp: options.tcp,
+    });
+  } catch (e) {
+    await ns.cleanup();
+    throw e;
+  }
+  return {
+    ns,
+    stack,
+    linux,
+    usernet,
+    faults,
+    async cleanup() {
+      await stack.close();
+      await ns.cleanup();
+    },
+  };
+}
+
+/** Waits until something in the namespace listens on TCP `port`. */
+export async function waitForListener(
+  ns: TestNamespace,
+  port: number,
+  timeoutMs = 15_000,
+): Promise<void> {
+  await waitFor(
+    `a listener on port ${port} in ${ns.name}`,
+    async () => {
+      const out = await ns.exec("ss", ["-Hltn", `sport = :${port}`], { allowFail: true });
+      return out.trim().length > 0;
+    },
+    timeoutMs,
+    50,
+  );
+}
+
+/** Reads everything `conn` delivers until EOF into one buffer. */
+export async function readToEnd(
+  conn: { read(p: Uint8Array): Promise<number | null> },
+  chunkSize = 256 * 1024,
+): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const buf = new Uint8Array(chunkSize);
+  for (;;) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    parts.push(buf.slice(0, n));
+    total += n;
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Hex of bytes. */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A file of `size` random bytes; resolves to its SHA-256 (hex). */
+export async function writeRandomFile(path: string, size: number): Promise<string> {
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i += 65536) {
+    crypto.getRandomValues(data.subarray(i, Math.min(size, i + 65536)));
+  }
+  await Deno.writeFile(path, data);
+  const digest = await crypto.subtle.digest("SHA-256", data);
+  return hex(new Uint8Array(digest));
+}
+
+async function ensureSshUser(): Promise<void> {
+  const exists = await run("id", [SSH_TEST_USER], { allowFail: true });
+  if (!/uid=/.test(exists)) await run("useradd", ["-m", "-s", "/bin/bash", SSH_TEST_USER]);
+  const chpasswd = new Deno.Command("chpasswd", { stdin: "piped", stdout: "null", stderr: "piped" })
+    .spawn();
+  const w = chpasswd.stdin.getWriter();
+  await w.write(new TextEncoder().encode(`${SSH_TEST_USER}:${SSH_TEST_PASSWORD}\n`));
+  await w.close();
+  const status = await chpasswd.output();
+  if (!status.success) {
+    throw new Error("chpasswd failed: " + new TextDecoder().decode(status.stderr));
+  }
+}
+
+/** What an SSH test needs from sshd. */
+export const SSHD_NEEDS = {
+  root: true,
+  programs: ["ip", "ss", "/usr/sbin/sshd", "ssh-keygen", "useradd", "chpasswd", "sha256sum"],
+  files: ["/dev/net/tun"],
+};
+
+/**
+ * Starts OpenSSH's sshd inside `ns`, listening on `address:port` only, with temporary host keys
+ * (ed25519, ecdsa-256, ecdsa-384, rsa-2048), the test user's password, the given authorized keys
+ * and `Subsystem sftp internal-sftp`. The same shape as `startSshd` on loopback.
+ */
+export async function startSshdInNamespace(
+  ns: TestNamespace,
+  address: string,
+  options: { port?: number; extraConfig?: string[]; authorizedKeys?: string[] } = {},
+): Promise<SshdServer> {
+  await Deno.mkdir("/run/sshd", { recursive: true });
+  await ensureSshUser();
+  const dir = await Deno.makeTempDir({ prefix: "usernet-sshd-ns-" });
+  await Deno.chmod(dir, 0o755);
+  const keys: Array<[string, string[]]> = [
+    ["ed25519", ["-t", "ed25519"]],
+    ["ecdsa256", ["-t", "ecdsa", "-b", "256"]],
+    ["ecdsa384", ["-t", "ecdsa", "-b", "384"]],
+    ["rsa", ["-t", "rsa", "-b", "2048"]],
+  ];
+  await Promise.all(
+    keys.map(([name, args]) =>
+      run("ssh-keygen", [
+        "-q",
+        ...args,
+        "-N",
+        "",
+        "-C",
+        `host-${name}`,
+        "-f",
+        `${dir}/host_${name}`,
+      ])
+    ),
+  );
+  const port = options.port ?? 22;
+  const hostKeys: Record<string, string> = {};
+  let knownHosts = "";
+  const hostName = port === 22 ? address : `[${address}]:${port}`;
+  for (const [name] of keys) {
+    const line = (await Deno.readTextFile(`${dir}/host_${name}.pub`)).trim();
+    const [type, b64] = line.split(/\s+/);
+    hostKeys[type] = line;
+    knownHosts += `${hostName} ${type} ${b64}\n`;
+  }
+  const authorizedKeysPath = `${dir}/authorized_keys`;
+  await Deno.writeTextFile(authorizedKeysPath, (options.authorizedKeys ?? []).join("\n") + "\n");
+  await Deno.chmod(authorizedKeysPath, 0o644);
+  const config = [
+    `Port ${port}`,
+    `ListenAddress ${address}`,
+    ...keys.map(([name]) => `HostKey ${dir}/host_${name}`),
+    "PidFile none",
+    `AuthorizedKeysFile ${authorizedKeysPath}`,
+    "StrictModes no",
+    "PasswordAuthentication yes",
+    "KbdInteractiveAuthentication yes",
+    "UsePAM yes",
+    "PermitRootLogin no",
+    "AcceptEnv LANG LC_* USERNET_*",
+    "Subsystem sftp internal-sftp",
+    "MaxStartups 200",
+    "MaxAuthTries 20",
+    "LogLevel VERBOSE",
+    ...(options.extraConfig ?? []),
+  ];
+  await Deno.writeTextFile(`${dir}/sshd_config`, config.join("\n") + "\n");
+  const peer = new Peer("sshd", "ip", [
+    "netns",
+    "exec",
+    ns.name,
+    "/usr/sbin/sshd",
+    "-D",
+    "-e",
+    "-f",
+    `${dir}/sshd_config`,
+  ]);
+  const cleanupDir = () => Deno.remove(dir, { recursive: true }).catch(() => {});
+  try {
+    await peer.waitForOutput(`Server listening on ${address} port ${port}`, 15_000);
+  } catch (e) {
+    await peer.stop();
+    await cleanupDir();
+    throw e;
+  }
+  return {
+    port,
+    dir,
+    peer,
+    knownHosts,
+    hostKeys,
+    authorizedKeysPath,
+    async stop() {
+      await peer.stop();
+      await cleanupDir();
+    },
+  };
+}
