@@ -279,6 +279,9 @@ export class ClientHandshake {
       signatureSchemes: SIGNATURE_SCHEMES.map((s) => s.id),
       cookie: this.#cookie,
       psk,
+      // Without a ticket cache, invite no tickets: they would be dropped, and a server that
+      // sends them separately before its first response can stall it on Nagle's algorithm.
+      pskModes: c.ticketCache !== undefined,
     });
     if (psk && ticketSuite && this.#ticket) {
       // The binder covers the transcript up to and including the truncated ClientHello

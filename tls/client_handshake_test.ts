@@ -20,6 +20,7 @@ import {
 import type { HandshakeMessage } from "./handshake_reassembler.ts";
 import { NAMED_GROUPS, respondToKeyShare } from "./key_exchange.ts";
 import { ContentType } from "./record_layer.ts";
+import { TicketCache } from "./ticket_cache.ts";
 
 const config: ClientHandshakeConfig = {
   serverName: "server.test",
@@ -77,8 +78,16 @@ Deno.test("START: ClientHello offers TLS 1.3, the groups, key shares and ALPN", 
   equal(ch.keyShares.get(0x11ec)!.length, 1184 + 32);
   equal(ch.sessionId.length, 32); // middlebox compatibility mode
   deepEqual(ch.extensions.get(ExtensionType.supported_versions), new Uint8Array([2, 3, 4]));
-  deepEqual(ch.extensions.get(ExtensionType.psk_key_exchange_modes), new Uint8Array([1, 1]));
+  // No ticket cache: no psk_key_exchange_modes, so the server sends no tickets.
+  equal(ch.extensions.get(ExtensionType.psk_key_exchange_modes), undefined);
   ok(ch.signatureSchemes.includes(0x0804) && ch.signatureSchemes.includes(0x0807));
+});
+
+Deno.test("START: with a ticket cache the ClientHello offers psk_dhe_ke (RFC 8446 §4.2.9)", async () => {
+  const hs = new ClientHandshake({ ...config, ticketCache: new TicketCache() });
+  const [send] = await hs.start() as Array<{ kind: "send"; data: Uint8Array }>;
+  const ch = decodeClientHello(send.data.subarray(4));
+  deepEqual(ch.extensions.get(ExtensionType.psk_key_exchange_modes), new Uint8Array([1, 1]));
 });
 
 Deno.test("START: a server message before ClientHello is unexpected_message", () => {

@@ -154,6 +154,11 @@ export interface ClientHelloParams {
   signatureSchemes: number[];
   cookie?: Uint8Array;
   psk?: OfferedPsk;
+  /**
+   * Send psk_key_exchange_modes (psk_dhe_ke); default true. A client that keeps no tickets
+   * leaves it out, so that servers send none (RFC 8446 §4.2.9, §4.6.1).
+   */
+  pskModes?: boolean;
   /** Extra extensions (tests only), inserted before pre_shared_key. */
   extraExtensions?: Array<[number, Uint8Array]>;
 }
@@ -191,7 +196,9 @@ export function encodeClientHello(
   const ks = new ByteWriter().begin(2);
   for (const share of p.keyShares) ks.u16(share.group).vector(2, share.keyExchange);
   exts.push([ExtensionType.key_share, ks.end().finish()]);
-  exts.push([ExtensionType.psk_key_exchange_modes, new Uint8Array([1, 1])]); // psk_dhe_ke
+  if (p.pskModes !== false || p.psk) {
+    exts.push([ExtensionType.psk_key_exchange_modes, new Uint8Array([1, 1])]); // psk_dhe_ke
+  }
   if (p.cookie) exts.push([ExtensionType.cookie, new ByteWriter().vector(2, p.cookie).finish()]);
   if (p.extraExtensions) exts.push(...p.extraExtensions);
   let bindersLength = 0;
