@@ -26,7 +26,7 @@
 import type { Conn } from "../net/conn.ts";
 import type { CipherSuiteName } from "../tls/cipher_suite.ts";
 import type { NamedGroupName } from "../tls/key_exchange.ts";
-import { TicketCache } from "../tls/ticket_cache.ts";
+import type { TicketCache } from "../tls/ticket_cache.ts";
 import { startTls, type TlsConnection } from "../tls/tls_connection.ts";
 import type { TrustStore } from "../tls/x509/trust_store.ts";
 
@@ -71,8 +71,10 @@ export interface TlsSettings {
    */
   insecureSkipVerify?: boolean;
   /**
-   * Session tickets for resumption; default: one cache per fetch function, so later
-   * connections to the same server resume their session.
+   * Session tickets for resumption: later connections to a server resume its session (no
+   * certificate checks, a shorter handshake). Default: none, and the client asks for no
+   * tickets (servers that send them apart from their first response can stall it behind
+   * Nagle's algorithm when a proxy or NAT sits between).
    */
   ticketCache?: TicketCache;
   /** Key exchange groups to offer (default: tls/'s, X25519MLKEM768 first). */
@@ -129,7 +131,7 @@ export function stackConnector(stack: FetchStack): ConnectFunction {
  * ```
  */
 export function usernetTls(settings: TlsSettings = {}): TlsFunction {
-  const ticketCache = settings.ticketCache ?? new TicketCache();
+  const ticketCache = settings.ticketCache;
   return (conn, serverName, alpn, signal): Promise<TlsConnection> =>
     startTls(conn, {
       serverName,
