@@ -68,9 +68,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       dim(`(tls/x509, ECDSA P-256, ${ms(performance.now() - t)})`)
     }`,
   );
-  const server = Deno.serve(
+  const server: Deno.HttpServer<Deno.NetAddr> = Deno.serve(
     { hostname: "127.0.0.1", port: 0, cert: cert.certPem, key: cert.keyPem, onListen() {} },
-    (request, info) =>
+    (request, info): Response =>
       // A streamed body goes out with the head in one TCP segment; Deno's TLS server, which
       // cannot turn Nagle off, would send a fixed body after the head's ACK.
       new Response(new Blob([page(request, info.remoteAddr, server.addr.port)]).stream(), {
