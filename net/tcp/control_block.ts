@@ -1331,7 +1331,9 @@ export class TcpControlBlock {
       : seqDiff(this.sndUna, this.sndNxt) - this.#sackedBytes();
     const congestionRoom = this.cc.cwnd - inFlight;
     const windowRoom = seqDiff(this.sndNxt, seqAdd(this.sndUna, this.sndWnd));
-    const room = Math.min(congestionRoom, windowRoom);
+    // Whole bytes: cwnd may be fractional, and a fraction of a byte is an empty segment that
+    // does not move SND.NXT.
+    const room = Math.floor(Math.min(congestionRoom, windowRoom));
     let length = Math.min(available, mss);
     // A retransmission after RTO must not run into SACKed data.
     const nextSacked = this.#nextSackedStart(this.sndNxt);
@@ -1343,12 +1345,13 @@ export class TcpControlBlock {
       if (length > room) {
         // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): no tiny segment just because the window is small,
         // unless it is at least half the largest window the peer ever offered.
-        // Not for a retransmission: re-sending what the window already held is never silly,
-        // and holding it back after an RTO would stall the connection for good.
-        const isRetransmission = seqLt(this.sndNxt, this.sndMax);
+        // Not for a retransmission held back by the peer's window: re-sending what the window
+        // already held is never silly, and holding it back after an RTO would stall the
+        // connection for good. (When cwnd is what limits, wait for a full segment.)
+        const windowLimited = seqLt(this.sndNxt, this.sndMax) && windowRoom <= congestionRoom;
         if (
           room < Math.min(mss, this.maxSndWnd / 2) && !(room >= available) &&
-          !this.#swsOverride && !isRetransmission
+          !this.#swsOverride && !windowLimited
         ) return false;
         length = room;
       }

@@ -243,3 +243,18 @@ Deno.test("an RTO retransmits into a small window (no sender SWS hold on old dat
     length: MSS,
   });
 });
+
+Deno.test("a fractional congestion window never produces empty segments", () => {
+  const t = tcpTest({ config: { noDelay: true } }).inState("ESTABLISHED");
+  t.send(new Uint8Array(3 * MSS));
+  t.takeSent();
+  t.advance(500);
+  t.takeSent(); // probe, then the RTO resends the first segment; cwnd is one segment
+  assert.equal(t.tcb.sndNxt, t.localSeq(MSS));
+  t.tcb.cc.cwnd = MSS + 0.5; // half a byte of room, as NewReno's and CUBIC's arithmetic can leave
+  t.tcb.setNoDelay(true, t.now);
+  t.expectNothingSent();
+  t.tcb.cc.cwnd = MSS + 100; // room for a small piece of a retransmission: wait for a full one
+  t.tcb.setNoDelay(true, t.now);
+  t.expectNothingSent();
+});
