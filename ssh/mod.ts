@@ -35,6 +35,12 @@ export {
   SshClient,
   SshProcess,
 } from "./client.ts";
+export {
+  connectSsh,
+  type ConnectSshOptions,
+  type DialedConn,
+  type TcpDialer,
+} from "./connect_ssh.ts";
 export { type ChannelHost, type ExitStatus, SshChannel } from "./channel.ts";
 export { SshReader, SshWriter } from "./_wire.ts";
 export type { Conn } from "../net/conn.ts";
