@@ -8,9 +8,6 @@ import { FrameQueue } from "./_frame_queue.ts";
 import {
   emptyNicStats,
   type Frame,
-  FRAME_DATA_VALID,
-  FRAME_NEEDS_CHECKSUM,
-  type FrameMetadata,
   type Nic,
   type NicFeatures,
   type NicStats,
