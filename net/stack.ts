@@ -394,6 +394,9 @@ export class Stack extends EventTarget {
     this.#closed = true;
     this.#dhcpClient?.close();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
+    // Nothing waits forever on a closed stack: connections are reset, sockets closed.
+    this.#tcp.closeAll();
+    this.#udp.closeAll();
     this.#flush();
     this.nic.close();
     await this.#resolver?.close();

@@ -76,3 +76,23 @@ Deno.test("stack: no gateway means NetworkUnreachable; silence means TimedOut", 
   await assert.rejects(right.ping("192.168.1.1", { timeout: 100 }), TimedOut);
   await close();
 });
+
+Deno.test("stack: closing the stack fails pending reads, accepts and receives instead of leaving them hanging", async () => {
+  const { left, right, close } = twoStacks();
+  const listener = right.listen({ port: 80 });
+  const accepted = listener.accept();
+  const conn = await left.connect({ hostname: "10.0.0.2", port: 80 });
+  const serverSide = await accepted;
+  const socket = left.listenDatagram({ port: 5353 });
+  const pendingRead = conn.read(new Uint8Array(10));
+  const pendingReceive = socket.receive();
+  const pendingAccept = listener.accept();
+  await left.close();
+  await assert.rejects(pendingRead);
+  await assert.rejects(pendingReceive);
+  // The peer saw the reset.
+  await assert.rejects(serverSide.read(new Uint8Array(10)));
+  await right.close();
+  await assert.rejects(pendingAccept);
+  await close();
+});

@@ -264,6 +264,11 @@ export class UdpLayer {
     throw new AddressInUse("no free ephemeral UDP port");
   }
 
+  /** The stack is closing: closes every socket (pending receives fail with Closed). */
+  closeAll(): void {
+    for (const bound of [...this.#sockets.values()]) for (const socket of bound) socket.close();
+  }
+
   /** Removes a socket from the table. */
   unbind(socket: UdpSocket): void {
     const bound = this.#sockets.get(socket.localPort);

@@ -701,6 +701,21 @@ export class TcpLayer implements TcpConnHost {
     return this.#timers.next();
   }
 
+  /**
+   * The stack is closing: resets every connection (their pending reads and writes fail with
+   * Aborted) and closes every listener.
+   */
+  closeAll(): void {
+    const now = this.now();
+    for (const entry of [...this.#connections.values()]) {
+      const tcb = entry.tcb;
+      if (tcb.state !== "CLOSED") tcb.abort(now, "aborted");
+      this.flush(tcb);
+    }
+    for (const listeners of [...this.#listeners.values()]) for (const l of listeners) l.close();
+    this.#interceptListener?.close();
+  }
+
   /** An ICMP error about a segment we sent. */
   icmpError(report: IcmpErrorReport): void {
     const h = report.transportHeader;
