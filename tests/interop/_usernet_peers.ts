@@ -263,3 +263,92 @@ export async function startSshdInNamespace(
     },
   };
 }
+
+/**
+ * A `connectFn` for `sftpSuite` (whose sshd listens on the host's 127.0.0.1) that goes through
+ * usernet's TCP on a TAP: usernet connects to the namespace's tap0 address, where a socat relay
+ * hands the bytes through a unix socket to a socat on the host side, which connects to
+ * 127.0.0.1. The TCP that usernet talks to is Linux's, in the namespace; loss injected at
+ * usernet's NIC hits exactly that connection. One namespace per test file; `close()` ends the
+ * relays and deletes it.
+ */
+export function relayedConnector(tag: string, options: UsernetTapOptions = {}): {
+  connect: (hostname: string, port: number) => Promise<import("../../net/conn.ts").Conn>;
+  close: () => Promise<void>;
+  /** The tap, once the first connection made it. */
+  tap: () => UsernetTap | undefined;
+} {
+  let net: Promise<UsernetTap> | undefined;
+  let resolved: UsernetTap | undefined;
+  let dir: string | undefined;
+  const hostRelays: Deno.ChildProcess[] = [];
+  const relayed = new Set<number>();
+  const closeSync = () => {
+    for (const r of hostRelays) {
+      try {
+        r.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
+    if (resolved) {
+      const pids = new TextDecoder().decode(
+        new Deno.Command("ip", { args: ["netns", "pids", resolved.ns.name], stdout: "piped" })
+          .outputSync().stdout,
+      );
+      for (const pid of pids.split(/\s+/).filter(Boolean)) {
+        try {
+          Deno.kill(Number(pid), "SIGKILL");
+        } catch { /* gone */ }
+      }
+      new Deno.Command("ip", { args: ["netns", "del", resolved.ns.name], stderr: "null" })
+        .outputSync();
+    }
+  };
+  globalThis.addEventListener("unload", closeSync);
+  return {
+    tap: () => resolved,
+    async connect(hostname, port) {
+      if (hostname !== "127.0.0.1") throw new Error(`relay only to 127.0.0.1, not ${hostname}`);
+      net ??= usernetOnTap(tag, options).then((n) => (resolved = n));
+      const tap = await net;
+      dir ??= await Deno.makeTempDir({ prefix: "usernet-relay-" });
+      if (!relayed.has(port)) {
+        relayed.add(port);
+        const sock = `${dir}/${port}.sock`;
+        const host = new Deno.Command("socat", {
+          args: [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${port},nodelay`],
+          stdin: "null",
+          stdout: "null",
+          stderr: "null",
+        }).spawn();
+        hostRelays.push(host);
+        await waitFor("the host relay's socket", async () => {
+          try {
+            await Deno.stat(sock);
+            return true;
+          } catch {
+            return false;
+          }
+        }, 10_000);
+        tap.ns.spawn("socat relay", "socat", [
+          `TCP-LISTEN:${port},bind=${tap.linux},reuseaddr,fork,nodelay`,
+          `UNIX-CONNECT:${sock}`,
+        ]);
+        await waitForListener(tap.ns, port);
+      }
+      const conn = await tap.stack.connect({ hostname: tap.linux, port });
+      conn.setNoDelay(true); // small SFTP requests must not wait for Nagle's algorithm
+      return conn;
+    },
+    async close() {
+      globalThis.removeEventListener("unload", closeSync);
+      for (const r of hostRelays) {
+        try {
+          r.kill("SIGTERM");
+        } catch { /* gone */ }
+        await r.status;
+      }
+      if (net) await (await net).cleanup();
+      if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
