@@ -10,7 +10,7 @@ import { ICMP_DESTINATION_UNREACHABLE, UnreachableCode } from "./wire/icmpv4.ts"
 import { type Ipv4Packet, PROTOCOL_ICMP, PROTOCOL_TCP, PROTOCOL_UDP } from "./wire/ipv4.ts";
 import { Closed, InvalidArgument, type NetError } from "./errors.ts";
 import { type InterfaceOptions, type Ipv4Config, NetworkInterface } from "./interface.ts";
-import { IcmpLayer, type PingOptions, type PingReply } from "./icmp.ts";
+import { type IcmpErrorReport, IcmpLayer, type PingOptions, type PingReply } from "./icmp.ts";
 import { type StackStats, StatsCounters } from "./stats.ts";
 import { type ListenDatagramOptions, UdpLayer, type UdpSocket } from "./udp.ts";
 import type { StackInternals } from "./_internals.ts";
@@ -254,7 +254,7 @@ export class Stack extends EventTarget {
     return ntpQueryOver(this, server, options);
   }
 
-  readonly #icmpErrorListeners = new Set<(report: import("./icmp.ts").IcmpErrorReport) => void>();
+  readonly #icmpErrorListeners = new Set<(report: IcmpErrorReport) => void>();
 
   /** The NIC's MAC address as text. */
   get mac(): string {
@@ -442,7 +442,7 @@ export class Stack extends EventTarget {
   }
 
   /** @internal Subscribes to ICMP errors about packets we sent. */
-  _onIcmpError(listener: (report: import("./icmp.ts").IcmpErrorReport) => void): () => void {
+  _onIcmpError(listener: (report: IcmpErrorReport) => void): () => void {
     this.#icmpErrorListeners.add(listener);
     return () => this.#icmpErrorListeners.delete(listener);
   }
