@@ -16,6 +16,10 @@
  * - `parse`: Ethernet+IPv4+UDP/TCP frames/s parsed and validated, vs bare field reads.
  * - `tap`: TAP frames/s read and written by `TapNic` vs the Linux side (root only).
  * - `sftp` (opt-in): SFTP get/put vs OpenSSH's sftp and node's ssh2 (root, sshd, node).
+ * - `tls` (opt-in): TLS 1.3 full/resumed handshake ms and bulk MB/s per cipher suite vs
+ *   Deno.connectTls and openssl s_client/s_time against one local s_server (openssl).
+ * - `ssh` (opt-in): SSH exec throughput and connection set-up vs OpenSSH's ssh against one
+ *   local sshd (root, sshd).
  *
  * @module
  */
@@ -41,6 +45,16 @@ const MODULES: BenchModule[] = [
     name: "sftp",
     optIn: true,
     run: async () => (await import("./sftp.ts")).sftpBench(),
+  },
+  {
+    name: "tls",
+    optIn: true,
+    run: async () => (await import("./tls.ts")).tlsBench(),
+  },
+  {
+    name: "ssh",
+    optIn: true,
+    run: async () => (await import("./ssh.ts")).sshBench(),
   },
 ];
 
