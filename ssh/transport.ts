@@ -385,7 +385,11 @@ export class Transport {
     let off = 0;
     while (off < bytes.length) {
       if (this.#closed && this.#closeError) throw this.#closeError;
-      off += await this.#conn.write(bytes.subarray(off));
+      try {
+        off += await this.#conn.write(bytes.subarray(off));
+      } catch (e) {
+        throw transportError(e, "sending");
+      }
     }
   }
 
@@ -403,7 +407,12 @@ export class Transport {
       }
       // The buffer (512 KiB) holds the largest packet (256 KiB) with room to spare.
       if (end === buf.length) throw new ProtocolError("receive buffer full");
-      const n = await this.#conn.read(buf.subarray(end));
+      let n: number | null;
+      try {
+        n = await this.#conn.read(buf.subarray(end));
+      } catch (e) {
+        throw transportError(e, "receiving");
+      }
       if (n === null) {
         throw new ConnectionLost(
           this.#firstKex
@@ -843,4 +852,14 @@ export class Transport {
     } catch { /* closing anyway */ }
     this.#shutdown();
   }
+}
+
+/**
+ * A failure of the underlying connection (reset, broken pipe, closed) as a typed
+ * {@linkcode ConnectionLost}, keeping the original as the cause; SSH errors pass through.
+ */
+function transportError(e: unknown, doing: string): Error {
+  if (e instanceof SshError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new ConnectionLost(`connection lost while ${doing}: ${message}`, { cause: e });
 }
