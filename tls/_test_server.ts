@@ -86,6 +86,12 @@ export interface ScriptedServerOptions {
   badFinished?: boolean;
   /** Bytes appended to the ServerHello's record (a handshake message spanning a key change). */
   serverHelloRecordSuffix?: Uint8Array;
+  /**
+   * Called before each encrypted handshake message of the server's first flight
+   * (EncryptedExtensions, CertificateRequest, Certificate, CertificateVerify, Finished) with its
+   * type: a test can inject something the client must not accept in that state.
+   */
+  beforeMessage?: (type: number, server: ScriptedServer) => Promise<void>;
 }
 
 /** Tickets issued by scripted servers: identity (hex) → PSK and suite. */
@@ -324,9 +330,11 @@ export class ScriptedServer {
       ]);
     }
     ee.push(...(o.extraEncryptedExtensions ?? []));
+    await o.beforeMessage?.(HandshakeType.encrypted_extensions, this);
     await this.sendHandshake(encodeEncryptedExtensions(ee));
     if (!psk) {
       if (o.requestClientCertificate) {
+        await o.beforeMessage?.(HandshakeType.certificate_request, this);
         await this.sendHandshake(
           handshakeMessage(
             HandshakeType.certificate_request,
@@ -335,16 +343,19 @@ export class ScriptedServer {
           ),
         );
       }
+      await o.beforeMessage?.(HandshakeType.certificate, this);
       await this.sendHandshake(encodeCertificate(new Uint8Array(0), o.chain.map((c) => c.der)));
       const content = certificateVerifyContent(
         o.badCertificateVerify ? new Uint8Array(suite.hashLength) : this.#hash(),
         true,
       );
       const { scheme, signature } = await signCertificateVerify(o.chain[0], content);
+      await o.beforeMessage?.(HandshakeType.certificate_verify, this);
       await this.sendHandshake(encodeCertificateVerify(scheme, signature));
     }
     const verify = finishedVerifyData(suite.hash, hs.serverSecret, this.#hash());
     if (o.badFinished) verify[0] ^= 1;
+    await o.beforeMessage?.(HandshakeType.finished, this);
     await this.sendHandshake(encodeFinished(verify));
     const app = schedule.application(this.#hash());
     this.#writeProtection = await RecordProtection.fromSecret(suite, app.serverSecret);
