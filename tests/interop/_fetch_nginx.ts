@@ -47,16 +47,23 @@ export function randomBytes(size: number): Uint8Array<ArrayBuffer> {
   return data;
 }
 
+/** Options of {@linkcode withFetchNginx}. */
+export interface FetchNginxOptions {
+  /** More addresses for the certificate (the address a client behind a NAT uses). */
+  alsoKnownAs?: string[];
+  /** Size of big.bin (default {@linkcode BIG_BYTES}). */
+  bigBytes?: number;
+}
+
 /**
  * Starts nginx listening on `address` (inside `ns` when given), runs `fn`, stops it; prints
- * nginx's logs when `fn` fails. The certificate names `address`, `nginx.test` and `alsoKnownAs`
- * (the address a client behind a NAT uses).
+ * nginx's logs when `fn` fails. The certificate names `address` and `nginx.test`.
  */
 export async function withFetchNginx(
   address: string,
   ns: TestNamespace | undefined,
   fn: (nginx: FetchNginx) => Promise<void>,
-  alsoKnownAs: string[] = [],
+  options: FetchNginxOptions = {},
 ): Promise<void> {
   const tmp = await tempDir("fetch-nginx");
   const dir = tmp.path;
@@ -65,13 +72,13 @@ export async function withFetchNginx(
   await Deno.mkdir(`${root}/gz`, { recursive: true });
   await Deno.writeTextFile(`${root}/target.txt`, "target\n");
   await Deno.writeTextFile(`${root}/gz/text.txt`, LOREM);
-  const big = randomBytes(BIG_BYTES);
+  const big = randomBytes(options.bigBytes ?? BIG_BYTES);
   await Deno.writeFile(`${root}/big.bin`, big);
   const bigSha256 = bytesToHex(sha256(big));
   const ca = await generateCertificateAuthority({ commonName: "fetch interop CA" });
   const cert = await issueCertificate(ca, {
     dnsNames: ["nginx.test"],
-    ipAddresses: [address, ...alsoKnownAs],
+    ipAddresses: [address, ...options.alsoKnownAs ?? []],
   });
   await Deno.writeTextFile(`${dir}/cert.pem`, cert.certPem);
   await Deno.writeTextFile(`${dir}/key.pem`, cert.keyPem);

@@ -21,7 +21,7 @@ interopTest(
           https: nginx.https.replace("127.0.0.1", "10.0.2.2"),
         };
         await fetchSuite(t, "nginx via the gateway", net.stack, viaGateway);
-      }, ["10.0.2.2"]);
+      }, { alsoKnownAs: ["10.0.2.2"] });
     } finally {
       await net.close();
     }
