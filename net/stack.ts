@@ -76,6 +76,22 @@ export interface Ipv4Settings {
 }
 
 /**
+ * Resolves in a macrotask (a message event, not a clamped timer): timers and I/O get their turn
+ * first. A channel per call, closed at once, so nothing is left to keep the process alive.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(0);
+    channel.port2.close();
+  });
+}
+
+/**
  * Parses `"a.b.c.d/len"` into a configuration.
  *
  * @example
@@ -492,7 +508,14 @@ export class Stack extends EventTarget {
   }
 
   async #receiveLoop(): Promise<void> {
+    let busySince = performance.now();
     for (;;) {
+      // In-process NICs hand frames over in microtasks, which never let timers or I/O run:
+      // after 10 ms of back-to-back work, give the event loop a turn.
+      if (performance.now() - busySince > 10) {
+        await yieldToEventLoop();
+        busySince = performance.now();
+      }
       let frames;
       try {
         frames = await this.nic.receive();
