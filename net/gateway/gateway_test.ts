@@ -62,7 +62,32 @@ Deno.test({
     (async () => {
       for await (const [d, from] of echo) await echo.send(d, from);
     })().catch(() => {});
-    const net = await hostNetwork();
+    // A DNS server on loopback stands in for the host's resolver: the test reaches nothing else.
+    const dns = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const dnsPort = (dns.addr as Deno.NetAddr).port;
+    (async () => {
+      for await (const [q, from] of dns) {
+        const query = parseMessage(q);
+        await dns.send(
+          serializeMessage({
+            ...query,
+            qr: true,
+            ra: true,
+            answers: [{
+              name: query.questions[0].name,
+              type: 1,
+              class: 1,
+              ttl: 60,
+              data: { kind: "A", address: 0x0a0b0c0d },
+            }],
+          }),
+          from,
+        );
+      }
+    })().catch(() => {});
+    const net = await hostNetwork({
+      gateway: { dnsUpstream: { ipAddr: "127.0.0.1", port: dnsPort } },
+    });
     try {
       const socket = net.stack.listenDatagram({});
       await socket.send(new TextEncoder().encode("ping"), { hostname: "10.0.2.2", port });
@@ -70,8 +95,8 @@ Deno.test({
       assert.equal(new TextDecoder().decode(reply), "ping");
       assert.deepEqual(from, { transport: "udp", hostname: "10.0.2.2", port });
       assert.equal(net.gateway.stats().udpFlows, 1);
-      // DNS: "localhost" resolves through the host's resolver configuration.
-      await socket.send(serializeMessage(createQuery(0x4242, "localhost.", 1)), {
+      // DNS through the gateway's forwarder to the (test's) upstream resolver.
+      await socket.send(serializeMessage(createQuery(0x4242, "host.usernet.test.", 1)), {
         hostname: "10.0.2.3",
         port: 53,
       });
@@ -79,10 +104,12 @@ Deno.test({
       const answer = parseMessage(answerBytes);
       assert.equal(answer.id, 0x4242);
       assert.equal(answer.qr, true);
+      assert.deepEqual(answer.answers.map((a) => a.data), [{ kind: "A", address: 0x0a0b0c0d }]);
       socket.close();
     } finally {
       await net.close();
       echo.close();
+      dns.close();
     }
   },
 });
