@@ -20,6 +20,9 @@
  *   Deno.connectTls and openssl s_client/s_time against one local s_server (openssl).
  * - `ssh` (opt-in): SSH exec throughput and connection set-up vs OpenSSH's ssh against one
  *   local sshd (root, sshd).
+ * - `http` (opt-in): createFetch keep-alive requests/s and http/https download MB/s through
+ *   usernet (embedded gateway, TAP) and over Deno.connect, vs Deno's fetch, one nginx config
+ *   (nginx; root for the TAP rows).
  *
  * @module
  */
@@ -55,6 +58,11 @@ const MODULES: BenchModule[] = [
     name: "ssh",
     optIn: true,
     run: async () => (await import("./ssh.ts")).sshBench(),
+  },
+  {
+    name: "http",
+    optIn: true,
+    run: async () => (await import("./http.ts")).httpBench(),
   },
 ];
 
