@@ -376,7 +376,7 @@ export class FetchTimeline {
     const m = parseMessage(payload);
     const q = m.questions[0];
     if (!q) return;
-    const question = `${typeToString(q.type)} ${q.name}`;
+    const question = `${typeToString(q.type)} ${q.name.replace(/\.$/, "") || "."}`;
     if (outbound) {
       this.#dnsAsked.set(m.id, { at: now, question });
       this.#dnsFirst ??= now;
