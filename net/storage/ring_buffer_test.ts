@@ -96,3 +96,36 @@ Deno.test("RingBuffer: a long random workload matches a plain array model", () =
     assert.equal(ring.length, model.length);
   }
 });
+
+Deno.test("RingBuffer: memory is taken on demand: none while idle, doubling up to capacity", () => {
+  const ring = new RingBuffer(1 << 20);
+  assert.equal(ring.allocated, 0);
+  assert.equal(ring.free, 1 << 20);
+  assert.deepEqual(ring.peek(0, 0), bytes());
+  assert.equal(ring.read(new Uint8Array(10)), 0);
+  ring.write(new Uint8Array(100));
+  assert.equal(ring.allocated, 4096);
+  ring.write(new Uint8Array(5000));
+  assert.equal(ring.allocated, 8192);
+  ring.write(new Uint8Array(1 << 20));
+  assert.equal(ring.allocated, 1 << 20);
+  assert.equal(ring.length, 1 << 20);
+});
+
+Deno.test("RingBuffer: growing keeps wrapped data and out-of-order data at their offsets", () => {
+  const ring = new RingBuffer(64 * 1024);
+  const fill = (n: number, from: number) =>
+    Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
+  ring.write(fill(4000, 0));
+  ring.read(new Uint8Array(3000)); // start moves to 3000 of 4096
+  ring.write(fill(2000, 4000)); // wraps physically
+  assert.equal(ring.allocated, 4096);
+  ring.writeAt(1000, fill(500, 7000)); // out of order, 1000 bytes past the end
+  ring.writeAt(20_000, fill(10, 26_000)); // far past: forces growth
+  assert.equal(ring.allocated, 32768);
+  ring.writeAt(0, fill(1000, 6000)); // fill the first gap
+  ring.commit(1500);
+  const out = new Uint8Array(4500);
+  assert.equal(ring.read(out), 4500);
+  assert.deepEqual(out, fill(4500, 3000));
+});
