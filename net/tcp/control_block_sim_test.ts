@@ -271,7 +271,9 @@ const seeds = replay ? [Number(replay)] : Array.from({ length: runs }, (_, i) =>
 Deno.test(`simulation: 1 MB each way over lossy, reordering, duplicating wires, ${seeds.length} seeds`, () => {
   let drops = 0;
   for (const seed of seeds) {
+    const started = performance.now();
     const stats = simulate(seed, settingsFor(seed, 1 << 20));
+    if (trace) console.log(`seed ${seed}: ${(performance.now() - started).toFixed(0)} ms`);
     drops += stats.dropped;
   }
   if (!replay) assert.ok(drops > 1000, `the wires dropped ${drops} segments`);

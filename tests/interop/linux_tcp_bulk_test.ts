@@ -27,7 +27,8 @@ async function duplex(tag: string, size: number, options: LinuxTapOptions = {}) 
     const conn = await stack.connect({ hostname: linux, port: 5001 });
     const [sentSha, received] = await Promise.all([sendStream(conn, size), receiveStream(conn)]);
     conn.close();
-    await peer.status;
+    // The exit can be seen before the last output is read: wait for the line itself.
+    await peer.waitForOutput(/received \d+ \w+ sent \w+/);
     const seconds = (performance.now() - started) / 1000;
     const m = /received (\d+) (\w+) sent (\w+)/.exec(peer.log);
     assert.ok(m, `Linux printed: ${peer.log}`);

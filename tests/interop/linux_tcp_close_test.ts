@@ -54,7 +54,7 @@ interopTest(
       assert.equal(back.bytes, 0);
       await until("usernet TIME-WAIT", () => conn.state === "TIME-WAIT");
       conn.close();
-      await peer.status;
+      await peer.waitForOutput(/\d+ [0-9a-f]{64}/);
       const [bytes, linuxSha] = peer.log.replace("ready", "").trim().split(" ");
       assert.equal(Number(bytes), 2 * MB);
       assert.equal(linuxSha, sha);
@@ -140,7 +140,7 @@ interopTest(
       assert.equal(request.bytes, 8, "Linux's request, then its FIN");
       assert.equal(conn.state, "CLOSE-WAIT");
       const sha = await sendStream(conn, 8 * MB);
-      await peer.status;
+      await peer.waitForOutput(/\d+ [0-9a-f]{64}/);
       const [bytes, linuxSha] = peer.log.trim().split(" ");
       assert.equal(Number(bytes), 8 * MB);
       assert.equal(linuxSha, sha);

@@ -106,7 +106,7 @@ interopTest(
         String(COUNT),
         String(SIZE),
       ]);
-      await clients.status;
+      await clients.waitForOutput(/ok \d+|client \d+/, 120_000);
       assert.equal(clients.log.trim(), `ok ${COUNT}`, clients.log);
       console.error(
         `${COUNT} Linux clients × ${SIZE} B each way in ${

@@ -82,6 +82,7 @@ print("discard", "eof" if d.recv(10) == b"" else "data?")
       await ns.cleanup();
     }
     // SIGTERM ends it cleanly with its counters.
+    await up.waitForOutput(/^tcp .*packetsIn=\d+/m);
     const status = await up.status;
     assert.equal(status.code, 0, up.log);
     assert.match(up.log, /^tcp .*packetsIn=\d+/m);
