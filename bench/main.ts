@@ -15,6 +15,8 @@
  * - `checksum`: RFC 1071 checksum GB/s, 1500 B and 64 KiB, vs a JS byte loop and a C loop.
  * - `parse`: Ethernet+IPv4+UDP/TCP frames/s parsed and validated, vs bare field reads.
  * - `tap`: TAP frames/s read and written by `TapNic` vs the Linux side (root only).
+ * - `tcp`: TCP bulk Gbit/s and CPU s/GB usernet↔Linux over TAP and usernet↔usernet over a memory
+ *   link vs Linux↔Linux over veth; memory per idle connection.
  * - `sftp` (opt-in): SFTP get/put vs OpenSSH's sftp and node's ssh2 (root, sshd, node).
  * - `tls` (opt-in): TLS 1.3 full/resumed handshake ms and bulk MB/s per cipher suite vs
  *   Deno.connectTls and openssl s_client/s_time against one local s_server (openssl).
@@ -30,6 +32,7 @@ import { type BenchRow, formatTable } from "./row.ts";
 import { checksumRows } from "./checksum.ts";
 import { parseRows } from "./parse.ts";
 import { tapRows } from "./tap.ts";
+import { tcpRows } from "./tcp.ts";
 
 export type { BenchRow } from "./row.ts";
 
@@ -44,6 +47,7 @@ const MODULES: BenchModule[] = [
   { name: "checksum", run: checksumRows },
   { name: "parse", run: parseRows },
   { name: "tap", run: tapRows },
+  { name: "tcp", run: tcpRows },
   {
     name: "sftp",
     optIn: true,
