@@ -83,12 +83,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     `  2. started an HTTPS server on 127.0.0.1:${port} ${dim("(Deno.serve, the kernel's TCP)")}`,
   );
   write(
-    `  3. bring up a usernet stack behind an in-process gateway ${
+    `  3. then brings up a usernet stack behind an in-process gateway ${
       dim("(a virtual LAN like QEMU's user network: 10.0.2.2 is the host's 127.0.0.1)")
     }`,
   );
   write(
-    `  4. fetch ${url} through it, verifying the certificate against the CA ${
+    `  4. and fetches ${url} through it, verifying the certificate against the CA ${
       dim("(DHCP, ARP, IPv4, TCP, TLS 1.3, HTTP/1.1: all usernet's)")
     }`,
   );
@@ -131,7 +131,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
         ["ARP", s.arpMs],
         ["TCP handshake", s.tcpMs],
         ["TLS handshake", s.tlsMs],
-        ["server", s.waitMs],
+        ["response", s.waitMs],
         ["body", s.bodyMs],
       ].filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${ms(v as number)}`);
       write(`${bold("Done")} in ${ms(total)}: ${parts.join(" · ")}`);

@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { tempDir } from "./_harness.ts";
+import { interopTest, tempDir } from "./_harness.ts";
+import { createTapNamespace } from "./_netns.ts";
+import { withFetchNginx } from "./_fetch_nginx.ts";
 import { generateCertificateAuthority, issueCertificate } from "../../tls/x509/generate.ts";
 
 /** The permissions of the `fetch` task in deno.json. */
@@ -263,3 +265,42 @@ Deno.test("fetch cli: refused, 404 with -f, a silent server with -m, usage error
     }
   });
 });
+
+interopTest(
+  "nginx over TAP: deno task fetch --tap --netns fetches https with a timeline of the TAP's ARP",
+  { root: true, programs: ["ip", "nginx"], files: ["/dev/net/tun"] },
+  async () => {
+    const ns = await createTapNamespace("fetchcli", "10.84.0.1/24");
+    const dir = await tempDir("fetch-cli-tap");
+    try {
+      await withFetchNginx("10.84.0.1", ns, async (nginx) => {
+        await Deno.writeTextFile(`${dir.path}/ca.pem`, nginx.caPem);
+        const run = await fetchCli([
+          `${nginx.https}/target.txt`,
+          "--tap",
+          ns.tap,
+          "--netns",
+          ns.name,
+          "--address",
+          "10.84.0.2/24",
+          "--cacert",
+          `${dir.path}/ca.pem`,
+          "-v",
+        ]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(run.text, "target\n");
+        assert.match(run.stderr, /usernet 10\.84\.0\.2\/24 on tap0 \(MAC [0-9a-f:]{17}\) is up/);
+        assert.match(run.stderr, /ARP 10\.84\.0\.1 is-at [0-9a-f:]{17} \([\d.]+ ms\)/);
+        assert.match(run.stderr, /TCP SYN-ACK from 10\.84\.0\.1:8443: connected/);
+        assert.match(run.stderr, /TLS connection: TLSv1\.3/);
+        assert.match(
+          run.stderr,
+          /verified: a chain of 2 certificates to a trusted CA, valid for 10\.84\.0\.1/,
+        );
+      }, { bigBytes: 0 });
+    } finally {
+      await ns.cleanup();
+      await dir.cleanup();
+    }
+  },
+);
