@@ -18,6 +18,8 @@
  * - `tcp`: TCP bulk Gbit/s and CPU s/GB usernet↔Linux over TAP and usernet↔usernet over a memory
  *   link vs Linux↔Linux over veth; memory per idle connection.
  * - `sftp` (opt-in): SFTP get/put vs OpenSSH's sftp and node's ssh2 (root, sshd, node).
+ * - `gateway` (opt-in): TCP MB/s both ways through usernet's gateway vs QEMU's user network
+ *   (libslirp) and passt, same client stack and server (root, QEMU, passt).
  * - `tls` (opt-in): TLS 1.3 full/resumed handshake ms and bulk MB/s per cipher suite vs
  *   Deno.connectTls and openssl s_client/s_time against one local s_server (openssl).
  * - `ssh` (opt-in): SSH exec throughput and connection set-up vs OpenSSH's ssh against one
@@ -52,6 +54,11 @@ const MODULES: BenchModule[] = [
     name: "sftp",
     optIn: true,
     run: async () => (await import("./sftp.ts")).sftpBench(),
+  },
+  {
+    name: "gateway",
+    optIn: true,
+    run: async () => (await import("./gateway.ts")).gatewayRows(),
   },
   {
     name: "tls",
