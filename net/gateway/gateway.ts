@@ -183,6 +183,7 @@ export class Gateway {
   #dnsQueries = 0;
   #closed = false;
 
+  /** Brings the LAN, the gateway's stack and its services up. */
   constructor(options: GatewayOptions = {}) {
     this.#options = options;
     const [networkText, prefixText] = (options.network ?? "10.0.2.0/24").split("/");

@@ -6,7 +6,6 @@
  */
 import { type Frame, FRAME_NEEDS_CHECKSUM, type Nic } from "../../drivers/nic.ts";
 import { completeChecksum } from "../wire/checksum.ts";
-import { formatMac } from "../wire/address.ts";
 
 /** Options of {@linkcode EthernetSwitch}. */
 export interface SwitchOptions {
@@ -43,7 +42,8 @@ interface Port {
  */
 export class EthernetSwitch {
   readonly #ports = new Map<number, Port>();
-  readonly #macTable = new Map<string, number>();
+  /** Port by MAC address (as a 48-bit number: no string per frame). */
+  readonly #macTable = new Map<number, number>();
   readonly #maxMacEntries: number;
   readonly #maxPorts: number;
   #nextId = 1;
@@ -51,6 +51,7 @@ export class EthernetSwitch {
   /** Frames dropped because the destination port could not take them, or no port was attached. */
   dropped = 0;
 
+  /** Creates a switch with no ports. */
   constructor(options: SwitchOptions = {}) {
     this.#maxMacEntries = options.maxMacEntries ?? 1024;
     this.#maxPorts = options.maxPorts ?? 64;
@@ -95,7 +96,7 @@ export class EthernetSwitch {
       if (d.length < 14) continue;
       // Learn the source (unless it is a group address).
       if ((d[6] & 1) === 0) {
-        const source = formatMac(d, 6);
+        const source = macKey(d, 6);
         if (this.#macTable.get(source) !== from.id) {
           this.#macTable.delete(source);
           if (this.#macTable.size >= this.#maxMacEntries) {
@@ -104,7 +105,7 @@ export class EthernetSwitch {
           this.#macTable.set(source, from.id);
         }
       }
-      const target = (d[0] & 1) ? undefined : this.#macTable.get(formatMac(d, 0));
+      const target = (d[0] & 1) ? undefined : this.#macTable.get(macKey(d, 0));
       if (target !== undefined) {
         if (target === from.id) continue; // already on its segment
         push(batches, target, frame);
@@ -145,6 +146,12 @@ export class EthernetSwitch {
     this.#ports.clear();
     this.#macTable.clear();
   }
+}
+
+/** Six bytes at `offset` as one number (exact: 48 bits fit a double). */
+function macKey(d: Uint8Array, offset: number): number {
+  return ((d[offset] << 8) | d[offset + 1]) * 0x100000000 +
+    (((d[offset + 2] << 24) | (d[offset + 3] << 16) | (d[offset + 4] << 8) | d[offset + 5]) >>> 0);
 }
 
 function push(batches: Map<number, Frame[]>, id: number, frame: Frame): void {
