@@ -35,6 +35,8 @@ const ROOT = new URL("../", import.meta.url).pathname;
 interface Backend {
   name: string;
   label: string;
+  /** Part of the backend process's command line. */
+  marker: string;
   programs: string[];
   start(ns: TestNamespace, socket: string): Promise<Peer>;
 }
@@ -43,10 +45,12 @@ const BACKENDS: Backend[] = [
   {
     name: "usernet",
     label: "usernet gateway",
+    marker: "cli/gateway.ts",
     programs: [],
     start: async (ns, socket) => {
       const peer = ns.spawn("usernet gateway", Deno.execPath(), [
         "run",
+        ...(Deno.env.get("GATEWAY_BENCH_PROFILE") ? ["--cpu-prof", `--cpu-prof-dir=${Deno.env.get("GATEWAY_BENCH_PROFILE")}`] : []),
         "--allow-net",
         "--allow-read",
         "--allow-write",
@@ -62,6 +66,7 @@ const BACKENDS: Backend[] = [
   {
     name: "slirp",
     label: "QEMU user network (libslirp)",
+    marker: "qemu-system-x86_64",
     programs: ["qemu-system-x86_64"],
     start: async (ns, socket) => {
       const peer = ns.spawn("qemu", "qemu-system-x86_64", [
@@ -86,6 +91,7 @@ const BACKENDS: Backend[] = [
   {
     name: "passt",
     label: "passt",
+    marker: "passt",
     programs: ["passt"],
     start: async (ns, socket) => {
       // passt needs an interface with a default route: a veth pair, both ends inside.
@@ -143,11 +149,32 @@ function which(program: string): boolean {
   return false;
 }
 
-/** MB/s both ways through one backend, or why it could not be measured. */
+/** MB/s both ways through one backend and its CPU s/GB, or why it could not be measured. */
 interface Throughput {
   up?: number;
   down?: number;
+  upCpu?: number;
+  downCpu?: number;
   error?: string;
+}
+
+/** The backend's process in `ns` (not the bench server), found by its command line. */
+async function backendPid(ns: TestNamespace, marker: string): Promise<number | undefined> {
+  const pids = (await ns.exec("ip", ["netns", "pids", ns.name], { allowFail: true }))
+    .split(/\s+/).filter(Boolean).map(Number);
+  for (const pid of pids) {
+    const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`).catch(() => "");
+    if (cmdline.includes(marker) && !cmdline.includes("bench/gateway.ts")) return pid;
+  }
+  return undefined;
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of stat(5); clock ticks are 100 per second on Linux.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function measure(backend: Backend): Promise<Throughput> {
@@ -171,13 +198,22 @@ async function measure(backend: Backend): Promise<Throughput> {
     await upload(s, port, WARM_UP);
     await download(s, port, WARM_UP);
     log("measuring");
+    const pid = await backendPid(ns, backend.marker);
+    const cpu = () => pid === undefined ? NaN : cpuSeconds(pid);
     let up = 0;
     let down = 0;
+    let upCpu = 0;
+    let downCpu = 0;
     for (let run = 0; run < 2; run++) {
+      let before = cpu();
       up = Math.max(up, await upload(s, port, BYTES));
+      upCpu += cpu() - before;
+      before = cpu();
       down = Math.max(down, await download(s, port, BYTES));
+      downCpu += cpu() - before;
     }
-    return { up, down };
+    const gb = (2 * BYTES) / 1e9;
+    return { up, down, upCpu: upCpu / gb, downCpu: downCpu / gb };
   } catch (error) {
     return { error: `${(error as Error).message}${peer ? `\n${peer.log}` : ""}` };
   } finally {
@@ -367,6 +403,24 @@ export async function gatewayRows(): Promise<BenchRow[]> {
         referenceLabel: reference.label,
         unit: "MB/s",
         note: notes.join("; ") || "same client stack and Deno server, MTU 1500",
+      });
+    }
+  }
+  // CPU per GB of the backend process alone (lower is better): steadier than MB/s on a busy
+  // machine, and what a VM host pays for its network.
+  for (const [direction, key] of [["guest→host", "upCpu"], ["host→guest", "downCpu"]] as const) {
+    for (const reference of BACKENDS.slice(1)) {
+      const theirs = results.get(reference.name)!;
+      if (ours[key] === undefined) continue;
+      rows.push({
+        name: `gateway CPU ${direction}, backend process`,
+        usernet: ours[key]!,
+        reference: theirs[key],
+        referenceLabel: reference.label,
+        unit: "CPU s/GB",
+        note: theirs.error
+          ? `${reference.name}: ${theirs.error.split("\n")[0]}`
+          : "lower is better",
       });
     }
   }
