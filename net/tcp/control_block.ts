@@ -846,6 +846,15 @@ export class TcpControlBlock {
     }
 
     // Seventh: segment text.
+    if (
+      this.orphaned && payloadLength > 0 &&
+      seqGt(seqAdd(seg.seq, payloadLength), this.rcvNxt) && this.#isDataState()
+    ) {
+      // New data after the user closed: nobody will read it. Say so with RST (RFC 1122
+      // §4.2.2.13) rather than ACK data that is thrown away and keep the peer sending.
+      this.abort(now, "aborted");
+      return;
+    }
     if (payloadLength > 0 || (flags & FIN)) {
       if (this.#isDataState()) {
         this.#acceptData(seg, now);

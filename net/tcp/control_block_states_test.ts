@@ -296,6 +296,19 @@ Deno.test("FIN-WAIT-2: an orphaned connection gives up after finWait2Timeout", (
   t.advance(1).expectNothingSent().expectState("CLOSED");
 });
 
+Deno.test("FIN-WAIT-2: new data after the user closed draws RST (RFC 1122 §4.2.2.13)", () => {
+  const t = tcpTest().inState("FIN-WAIT-2");
+  t.tcb.orphaned = true; // close(), not closeWrite(): nobody will read
+  t.receive({ payload: "more" });
+  t.expectSent({ flags: "RST" }).expectState("CLOSED");
+});
+
+Deno.test("FIN-WAIT-2: a half-closed connection (closeWrite) still takes data", () => {
+  const t = tcpTest().inState("FIN-WAIT-2");
+  t.receive({ payload: "more" }).expectNothingSent().expectState("FIN-WAIT-2");
+  assert.equal(t.read(), "more");
+});
+
 Deno.test("FIN-WAIT-2: a connection the user still holds waits for the peer's FIN", () => {
   const t = tcpTest().inState("FIN-WAIT-2");
   assert.equal(t.tcb.nextDeadline(), Infinity);
