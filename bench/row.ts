@@ -56,6 +56,8 @@ export function formatNumber(value: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return "–";
   if (value >= 1e6) return `${(value / 1e6).toPrecision(3)} M`;
   if (value >= 1e4) return `${(value / 1e3).toPrecision(3)} k`;
+  // toPrecision(3) writes 1000..9999 in exponent form ("4.39e+3"): round to an integer instead.
+  if (value >= 1000) return Math.round(value).toString();
   return value.toPrecision(3);
 }
 
