@@ -2,14 +2,15 @@
  * usernet's benchmarks: each row puts a usernet figure next to a reference measured in the same
  * run on the same machine, and the table prints their ratio (usernet / reference).
  *
- *   deno task bench                      # the default rows (about a minute)
+ *   deno task bench                      # every row (a few minutes; peers as root)
+ *   deno task bench --quick              # only the fast rows that need no peers
  *   deno run -A bench/main.ts tap sftp   # only the named modules (any registered, in order)
  *
  * Rows come from modules, one per area, each exporting an async function that returns
  * {@linkcode BenchRow}s (see `bench/row.ts`, which also has `measureRate` and the table
  * formatting). To add an area (TCP throughput vs Linux, TLS vs OpenSSL, ...), write
  * `bench/<area>.ts` exporting `async function <area>Rows(): Promise<BenchRow[]>` and register it
- * in `MODULES` below; mark it `optIn` if it is slow or needs peers, so it runs only when named.
+ * in `MODULES` below; mark it `optIn` if it is slow or needs peers, so `--quick` leaves it out.
  *
  * Current modules:
  * - `checksum`: RFC 1071 checksum GB/s, 1500 B and 64 KiB, vs a JS byte loop and a C loop.
@@ -78,7 +79,8 @@ const MODULES: BenchModule[] = [
 ];
 
 if (import.meta.main) {
-  const wanted = Deno.args;
+  const quick = Deno.args.includes("--quick");
+  const wanted = Deno.args.filter((a) => a !== "--quick");
   const unknown = wanted.filter((w) => !MODULES.some((m) => m.name === w));
   if (unknown.length) {
     console.error(
@@ -88,13 +90,21 @@ if (import.meta.main) {
     );
     Deno.exit(2);
   }
-  const selected = MODULES.filter((m) => wanted.length ? wanted.includes(m.name) : !m.optIn);
+  // Everything by default; --quick leaves out the slow modules that need peers.
+  const selected = MODULES.filter((m) =>
+    wanted.length ? wanted.includes(m.name) : !(quick && m.optIn)
+  );
   const rows: BenchRow[] = [];
   const started = performance.now();
   for (const m of selected) {
     const t = performance.now();
     console.error(`bench: ${m.name} ...`);
-    rows.push(...await m.run());
+    try {
+      rows.push(...await m.run());
+    } catch (error) {
+      // One area without its peers must not cost the whole table.
+      console.error(`bench: ${m.name} failed: ${(error as Error).message}`);
+    }
     console.error(`bench: ${m.name} took ${((performance.now() - t) / 1000).toFixed(1)} s`);
   }
   const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
