@@ -40,7 +40,7 @@ export interface SpliceResult {
 export async function splice(
   a: AbortableConn,
   b: AbortableConn,
-  bufferSize = 256 * 1024,
+  bufferSize = 128 * 1024,
 ): Promise<SpliceResult> {
   let failed = false;
   const result = { aToB: 0, bToA: 0 };

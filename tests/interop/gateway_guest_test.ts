@@ -141,7 +141,7 @@ interopTest(
           "result big.sha256 $(sha256sum /tmp/big.bin | cut -d' ' -f1)",
           "result big.bytes $(wc -c < /tmp/big.bin)",
           "result serving 1",
-          "nc -l -p 81 < /dev/null > /tmp/bye",
+          "echo ready | nc -l -p 81 > /tmp/bye",
           'result bye "$(cat /tmp/bye)"',
         ].join("\n"),
       });
@@ -154,11 +154,21 @@ interopTest(
       web.close();
       assert.match(response, /^HTTP\/1\.[01] 200/);
       assert.ok(response.endsWith(page), response);
-      const bye = await Deno.connect({ hostname: "127.0.0.1", port: ncPort });
-      await bye.write(new TextEncoder().encode("bye from the host"));
-      await bye.closeWrite();
-      await readAll(bye); // the guest's nc closes once it has everything
-      bye.close();
+      // "serving" is printed just before nc listens: until it does, the gateway's connect to the
+      // guest is refused and the forward closes the host's connection without a word.
+      await waitFor(
+        "the guest's nc to take the forwarded connection",
+        async () => {
+          const bye = await Deno.connect({ hostname: "127.0.0.1", port: ncPort });
+          await bye.write(new TextEncoder().encode("bye from the host"));
+          await bye.closeWrite();
+          const said = await readAll(bye).catch(() => ""); // nc closes once it has everything
+          bye.close();
+          return said === "ready\n";
+        },
+        60_000,
+        200,
+      );
 
       const exit = await guest.waitForExit(60_000);
       const r = guest.results;
