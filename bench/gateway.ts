@@ -50,7 +50,9 @@ const BACKENDS: Backend[] = [
     start: async (ns, socket) => {
       const peer = ns.spawn("usernet gateway", Deno.execPath(), [
         "run",
-        ...(Deno.env.get("GATEWAY_BENCH_PROFILE") ? ["--cpu-prof", `--cpu-prof-dir=${Deno.env.get("GATEWAY_BENCH_PROFILE")}`] : []),
+        ...(Deno.env.get("GATEWAY_BENCH_PROFILE")
+          ? ["--cpu-prof", `--cpu-prof-dir=${Deno.env.get("GATEWAY_BENCH_PROFILE")}`]
+          : []),
         "--allow-net",
         "--allow-read",
         "--allow-write",

@@ -1,6 +1,13 @@
 /**
- * A DNS server for the virtual LAN that answers from the host's resolver (`Deno.resolveDns`),
- * the way slirp and passt forward DNS. Needs `--allow-net`.
+ * DNS for the virtual LAN, answered through the host, the way slirp and passt forward DNS.
+ *
+ * {@linkcode DnsForwarder} relays each query as it is to the host's name server (the `upstream`
+ * given, else the first IPv4 `nameserver` of `/etc/resolv.conf`) over UDP or TCP, as the guest
+ * asked, and hands back the server's response untouched: every record type, the real TTLs,
+ * NXDOMAIN versus NODATA, truncation. Only when no server address is known (no read permission,
+ * or IPv6-only servers) does it fall back to {@linkcode answerFromHost}, which rebuilds answers
+ * from `Deno.resolveDns` (fewer types, fixed TTLs, and NXDOMAIN reported as NODATA: Deno's error
+ * does not tell them apart). Needs `--allow-net` (and `--allow-read` for resolv.conf).
  *
  * @module
  */
@@ -13,7 +20,7 @@ import {
 import { Rcode, RecordClass, RecordType } from "../dns/types.ts";
 import { parseIpv4Address } from "../wire/address.ts";
 
-/** Where `Deno.resolveDns` sends queries (default: the system's resolver). */
+/** A name server the gateway forwards to (default: the host's, from `/etc/resolv.conf`). */
 export interface DnsUpstream {
   /** Name server address. */
   ipAddr: string;
@@ -119,7 +126,16 @@ export async function answerFromHost(
     response.rcode = e.name === "NotFound" ? Rcode.NXDOMAIN : Rcode.SERVFAIL;
     if (/no records found|NoRecordsFound/i.test(e.message)) response.rcode = Rcode.NOERROR;
   }
-  let bytes = serializeMessage(response, 65535);
+  let bytes: Uint8Array;
+  try {
+    bytes = serializeMessage(response, 65535);
+  } catch {
+    // An answer that cannot be written (too big, or a writer failure) must not take the
+    // gateway down: the client gets SERVFAIL.
+    response.answers = [];
+    response.rcode = Rcode.SERVFAIL;
+    bytes = serializeMessage(response, limit);
+  }
   if (bytes.length > limit) {
     // Too big for UDP: truncate (RFC 1035 §4.2.1) so the client retries over TCP.
     response.answers = [];
@@ -184,5 +200,175 @@ function toRecord(name: string, type: number, r: any): ResourceRecord[] {
       }];
     default:
       return [];
+  }
+}
+
+/** Options of {@linkcode DnsForwarder}. */
+export interface DnsForwarderOptions {
+  /** The name server to forward to (default: the host's, from `/etc/resolv.conf`). */
+  upstream?: DnsUpstream;
+  /** How long to wait for the name server, ms (default 5000). */
+  timeout?: number;
+  /** resolv.conf text to take name servers from instead of reading `/etc/resolv.conf`. */
+  resolvConf?: string;
+}
+
+/** IPv4 `nameserver` lines of resolv.conf text, in order. */
+export function parseResolvConf(text: string): DnsUpstream[] {
+  const servers: DnsUpstream[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\s*nameserver\s+(\S+)/.exec(line);
+    if (m && parseIpv4Address(m[1]) !== undefined) servers.push({ ipAddr: m[1], port: 53 });
+  }
+  return servers;
+}
+
+/**
+ * Relays guest DNS queries to the host's name server and returns its responses as they are.
+ *
+ * @example
+ * ```ts ignore
+ * import { DnsForwarder } from "./dns_forwarder.ts";
+ * const forwarder = new DnsForwarder({ upstream: { ipAddr: "127.0.0.1", port: 5353 } });
+ * const response = await forwarder.answer(queryBytes, "udp");
+ * ```
+ */
+export class DnsForwarder {
+  readonly #timeout: number;
+  #servers: DnsUpstream[] | undefined;
+  readonly #options: DnsForwarderOptions;
+
+  /** Creates a forwarder; resolv.conf is read on the first query. */
+  constructor(options: DnsForwarderOptions = {}) {
+    this.#options = options;
+    this.#timeout = options.timeout ?? 5000;
+    if (options.upstream) this.#servers = [options.upstream];
+    else if (options.resolvConf !== undefined) this.#servers = parseResolvConf(options.resolvConf);
+  }
+
+  /** The servers queries go to (empty: answers come from `Deno.resolveDns`). */
+  get servers(): readonly DnsUpstream[] {
+    if (!this.#servers) {
+      let text = "";
+      try {
+        text = Deno.readTextFileSync("/etc/resolv.conf");
+      } catch { /* no permission or no file: Deno.resolveDns decides */ }
+      this.#servers = parseResolvConf(text);
+    }
+    return this.#servers;
+  }
+
+  /**
+   * The response to one query message (`transport` is how the guest asked: a UDP answer keeps
+   * to the size the guest allows). Undefined for what is not a DNS query; SERVFAIL when no
+   * server answered.
+   */
+  async answer(query: Uint8Array, transport: "udp" | "tcp"): Promise<Uint8Array | undefined> {
+    try {
+      return await this.#answer(query, transport);
+    } catch {
+      return undefined; // never a rejection: the guest retries
+    }
+  }
+
+  async #answer(query: Uint8Array, transport: "udp" | "tcp"): Promise<Uint8Array | undefined> {
+    let message: DnsMessage;
+    try {
+      message = parseMessage(query);
+    } catch {
+      return undefined; // not DNS: no answer
+    }
+    if (message.qr) return undefined;
+    const servers = this.servers;
+    if (!servers.length) return answerFromHost(query, undefined, transport === "udp" ? 512 : 65535);
+    for (const server of servers.slice(0, 3)) {
+      const response = transport === "udp"
+        ? await forwardUdp(query, message.id, server, this.#timeout)
+        : await forwardTcp(query, message.id, server, this.#timeout);
+      if (response) return response;
+    }
+    return serializeMessage({
+      ...message,
+      qr: true,
+      ra: true,
+      rcode: Rcode.SERVFAIL,
+      answers: [],
+      authorities: [],
+      additionals: [],
+    }, 512);
+  }
+}
+
+/** One query over UDP from a fresh port (RFC 5452: unpredictable source ports). */
+async function forwardUdp(
+  query: Uint8Array,
+  id: number,
+  server: DnsUpstream,
+  timeout: number,
+): Promise<Uint8Array | undefined> {
+  const socket = Deno.listenDatagram({ transport: "udp", hostname: "0.0.0.0", port: 0 });
+  const timer = setTimeout(() => socket.close(), timeout);
+  try {
+    const to = { transport: "udp" as const, hostname: server.ipAddr, port: server.port ?? 53 };
+    await socket.send(query, to);
+    for (;;) {
+      const [response, from] = await socket.receive();
+      const addr = from as Deno.NetAddr;
+      // Only the server's answer to this query (RFC 5452 §9.1).
+      if (
+        addr.port === to.port && (addr.hostname === to.hostname ||
+          addr.hostname === `::ffff:${to.hostname}`) &&
+        response.length >= 12 && ((response[0] << 8) | response[1]) === id
+      ) return response;
+    }
+  } catch {
+    return undefined; // timed out or the socket failed
+  } finally {
+    clearTimeout(timer);
+    try {
+      socket.close();
+    } catch { /* closed by the timer */ }
+  }
+}
+
+/** One query over TCP (RFC 1035 §4.2.2: two-byte length prefix). */
+async function forwardTcp(
+  query: Uint8Array,
+  id: number,
+  server: DnsUpstream,
+  timeout: number,
+): Promise<Uint8Array | undefined> {
+  let conn: Deno.TcpConn | undefined;
+  const timer = setTimeout(() => conn?.close(), timeout);
+  try {
+    conn = await Deno.connect({
+      hostname: server.ipAddr,
+      port: server.port ?? 53,
+      signal: AbortSignal.timeout(timeout),
+    });
+    const framed = new Uint8Array(2 + query.length);
+    framed[0] = query.length >> 8;
+    framed[1] = query.length & 0xff;
+    framed.set(query, 2);
+    let written = 0;
+    while (written < framed.length) written += await conn.write(framed.subarray(written));
+    const buffer = new Uint8Array(2 + 65535);
+    let have = 0;
+    while (have < 2 || have < 2 + ((buffer[0] << 8) | buffer[1])) {
+      const n = await conn.read(buffer.subarray(have));
+      if (n === null) return undefined;
+      have += n;
+    }
+    const response = buffer.slice(2, 2 + ((buffer[0] << 8) | buffer[1]));
+    return response.length >= 12 && ((response[0] << 8) | response[1]) === id
+      ? response
+      : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn?.close();
+    } catch { /* closed by the timer */ }
   }
 }

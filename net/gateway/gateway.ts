@@ -25,7 +25,7 @@ import type { TcpConn } from "../tcp/conn.ts";
 import type { TcpTuple } from "../tcp/control_block.ts";
 import type { TcpConfig } from "../tcp/config.ts";
 import { EthernetSwitch } from "./switch.ts";
-import { answerFromHost, type DnsUpstream } from "./dns_forwarder.ts";
+import { DnsForwarder, type DnsUpstream } from "./dns_forwarder.ts";
 import { type AbortableConn, splice } from "./splice.ts";
 import { UdpNat } from "./udp_nat.ts";
 
@@ -94,7 +94,10 @@ export interface GatewayOptions {
   domainName?: string;
   /** MTU of the LAN (default 1500). */
   mtu?: number;
-  /** Where DNS questions go (default: the host's resolver configuration). */
+  /**
+   * The name server guest DNS queries are relayed to (default: the host's, the first IPv4
+   * `nameserver` in `/etc/resolv.conf`; without one, answers come from `Deno.resolveDns`).
+   */
   dnsUpstream?: DnsUpstream;
   /** Host-to-guest port forwards. */
   forwards?: PortForward[];
@@ -171,6 +174,7 @@ export class Gateway {
   readonly #options: GatewayOptions;
   readonly #nat: UdpNat;
   readonly #dhcp: DhcpServer;
+  readonly #dns: DnsForwarder;
   /** Host connections whose guest handshake is not complete yet, by tuple. */
   readonly #pending = new Map<string, Deno.Conn>();
   /** Spliced connections (guest flows and port forwards), closed with the gateway. */
@@ -244,6 +248,7 @@ export class Gateway {
       leaseTime: options.leaseTime ?? 86400,
     });
     this.#serveDhcp();
+    this.#dns = new DnsForwarder({ upstream: options.dnsUpstream });
     this.#serveDns();
 
     // TCP: accept a guest's connection only once the host connection exists.
@@ -433,9 +438,9 @@ export class Gateway {
       inFlight++;
       this.#dnsQueries++;
       const copy = query.slice();
-      answerFromHost(copy, this.#options.dnsUpstream).then(async (answer) => {
+      this.#dns.answer(copy, "udp").then(async (answer) => {
         if (answer) await socket.send(answer, from).catch(() => {});
-      }).finally(() => inFlight--);
+      }).catch(() => {}).finally(() => inFlight--);
     }
   }
 
@@ -468,7 +473,7 @@ export class Gateway {
               buffer.copyWithin(0, 2 + length, have);
               have -= 2 + length;
               this.#dnsQueries++;
-              const answer = await answerFromHost(query, this.#options.dnsUpstream, 65535);
+              const answer = await this.#dns.answer(query, "tcp");
               if (!answer) continue;
               const framed = new Uint8Array(2 + answer.length);
               framed[0] = answer.length >> 8;

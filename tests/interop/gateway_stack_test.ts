@@ -21,7 +21,7 @@ import { hostNetwork } from "../../net/gateway/host_network.ts";
 import { QemuStreamNic, QemuStreamServer } from "../../drivers/qemu_stream.ts";
 import { Stack } from "../../net/stack.ts";
 import { ConnectionRefused } from "../../net/errors.ts";
-import { formatShort } from "../../net/dns/mod.ts";
+import { DnsNameNotFound, DnsNoData, formatShort } from "../../net/dns/mod.ts";
 import type { TcpConn } from "../../net/tcp/conn.ts";
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
@@ -171,6 +171,9 @@ async function exercise(
   assert.equal(web.server, 0x0a000203); // 10.0.2.3, the gateway's forwarder
   const db = await stack.resolve("db.gateway.test");
   assert.deepEqual(formatShort(db), ["10.1.2.4"]);
+  // dnsmasq's own answers come through: NXDOMAIN stays NXDOMAIN, NODATA stays NODATA.
+  await assert.rejects(stack.resolve("nobody.gateway.test"), DnsNameNotFound);
+  await assert.rejects(stack.resolve("web.gateway.test", { type: "AAAA" }), DnsNoData);
 
   // The guest half-closes first; the host answers after the FIN, then closes.
   const data = pattern(3 << 20, 1);
