@@ -67,8 +67,18 @@ if (import.meta.main) {
     );
   } else {
     console.error(`setup: installing ${missing.join(" ")}`);
-    const ok = await run("apt-get", ["update", "-q"]) &&
-      await run("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing]);
+    // The tests start their own peers in namespaces; keep the packages' services (nginx,
+    // dnsmasq, chrony, sshd) from starting on the machine itself (Debian's policy-rc.d hook).
+    const policy = "/usr/sbin/policy-rc.d";
+    const ourPolicy = !exists(policy);
+    if (ourPolicy) Deno.writeTextFileSync(policy, "#!/bin/sh\nexit 101\n", { mode: 0o755 });
+    let ok = false;
+    try {
+      ok = await run("apt-get", ["update", "-q"]) &&
+        await run("apt-get", ["install", "-y", "-q", "--no-install-recommends", ...missing]);
+    } finally {
+      if (ourPolicy) Deno.removeSync(policy);
+    }
     if (!ok) {
       console.error(
         "setup: apt-get failed; interop tests that need these packages will fail under CI=true",
