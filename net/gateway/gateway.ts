@@ -103,7 +103,7 @@ export interface GatewayOptions {
   forwards?: PortForward[];
   /**
    * Guest TCP connections at most, spliced or being set up (default 1024); more are refused
-   * with RST.
+   * with RST. Connections to TCP port forwards have a limit of their own of the same size.
    */
   maxTcpFlows?: number;
   /**
@@ -185,6 +185,7 @@ export class Gateway {
   #tcpRefused = 0;
   #tcpActive = 0;
   #tcpConnecting = 0;
+  #forwardFlows = 0;
   #dnsQueries = 0;
   #closed = false;
 
@@ -506,13 +507,22 @@ export class Gateway {
       (async () => {
         try {
           for await (const outside of listener) {
+            // Forwarded connections are bounded like the guest's own (maxTcpFlows).
+            if (this.#forwardFlows >= (this.#options.maxTcpFlows ?? 1024)) {
+              outside.close();
+              continue;
+            }
+            this.#forwardFlows++;
             this.stack.connect({ hostname: forward.guestAddress, port: forward.guestPort }).then(
               (inside) => {
                 inside.setNoDelay(true);
                 outside.setNoDelay(true);
-                this.#splice(outside, inside);
+                this.#splice(outside, inside, () => this.#forwardFlows--);
               },
-              () => outside.close(),
+              () => {
+                this.#forwardFlows--;
+                outside.close();
+              },
             );
           }
         } catch { /* listener closed */ }

@@ -145,3 +145,114 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "gateway: TCP port forwards are bounded by maxTcpFlows; a freed slot is reused",
+  ...opts,
+  fn: async () => {
+    const net = await hostNetwork({
+      gateway: { maxTcpFlows: 2, forwards: [parsePortForward("tcp:0:10.0.2.15:7778")] },
+    });
+    try {
+      const inner = net.stack.listen({ port: 7778 });
+      (async () => {
+        for await (const c of inner) {
+          // Greets, then echoes until the host closes.
+          (async () => {
+            await c.write(new TextEncoder().encode("hi"));
+            const buf = new Uint8Array(100);
+            for (;;) {
+              const n = await c.read(buf);
+              if (n === null) break;
+              await c.write(buf.subarray(0, n));
+            }
+          })().catch(() => {}).finally(() => c.close());
+        }
+      })();
+      const port = net.gateway.forwards[0].hostPort;
+      const greet = async (conn: Deno.Conn) => {
+        const buf = new Uint8Array(2);
+        const n = await conn.read(buf);
+        return n === null ? null : new TextDecoder().decode(buf.subarray(0, n));
+      };
+      const first = await Deno.connect({ hostname: "127.0.0.1", port });
+      const second = await Deno.connect({ hostname: "127.0.0.1", port });
+      assert.equal(await greet(first), "hi");
+      assert.equal(await greet(second), "hi");
+      const third = await Deno.connect({ hostname: "127.0.0.1", port });
+      assert.equal(await greet(third), null, "over the limit: closed at once");
+      third.close();
+      first.close();
+      // The slot comes back once the first flow has ended.
+      let fourth: string | null = null;
+      for (let i = 0; i < 100 && fourth !== "hi"; i++) {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        fourth = await greet(conn);
+        conn.close();
+        if (fourth !== "hi") await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal(fourth, "hi");
+      second.close();
+    } finally {
+      await net.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "gateway: a UDP port forward carries datagrams to a guest socket and its replies back",
+  ...opts,
+  fn: async () => {
+    const net = await hostNetwork({
+      gateway: { forwards: [parsePortForward("udp:0:10.0.2.15:5353")] },
+    });
+    const client = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    try {
+      const inner = net.stack.listenDatagram({ port: 5353 });
+      (async () => {
+        for await (const [data, from] of inner) {
+          await inner.send(new Uint8Array([...new TextEncoder().encode("re:"), ...data]), from);
+        }
+      })().catch(() => {});
+      const forward = net.gateway.forwards[0];
+      const to = { transport: "udp" as const, hostname: "127.0.0.1", port: forward.hostPort };
+      for (const word of ["one", "two"]) {
+        await client.send(new TextEncoder().encode(word), to);
+        const [reply, from] = await client.receive();
+        assert.equal(new TextDecoder().decode(reply), `re:${word}`);
+        assert.equal((from as Deno.NetAddr).port, forward.hostPort);
+      }
+      inner.close();
+    } finally {
+      client.close();
+      await net.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "gateway: close() ends the flows it splices (the host side sees its connection go)",
+  ...opts,
+  fn: async () => {
+    const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted = server.accept();
+    const net = await hostNetwork();
+    try {
+      const conn = await net.stack.connect({
+        hostname: "10.0.2.2",
+        port: (server.addr as Deno.NetAddr).port,
+      });
+      const hostSide = await accepted;
+      await conn.write(new TextEncoder().encode("x"));
+      assert.equal(await hostSide.read(new Uint8Array(1)), 1);
+      assert.equal(net.gateway.stats().tcpFlows, 1);
+      await net.gateway.close();
+      const ended = await hostSide.read(new Uint8Array(1)).catch(() => null);
+      assert.equal(ended, null);
+      hostSide.close();
+    } finally {
+      await net.close();
+      server.close();
+    }
+  },
+});
