@@ -4,14 +4,21 @@
  * gateway 10.0.2.2, DNS 10.0.2.3, as QEMU's user network) and
  *
  * - serves DHCP, answers ARP and ping for its addresses;
- * - forwards DNS on 10.0.2.3 to the host's resolver (`Deno.resolveDns`);
+ * - relays DNS on 10.0.2.3 to the host's name server (resolv.conf, or `dnsUpstream`);
  * - accepts guest TCP connections to any address once `Deno.connect` to that address succeeded
- *   (else the guest gets RST), and splices the two with backpressure and half-close; connections
- *   to the gateway address go to the host's loopback;
+ *   (else the guest gets RST, also after `connectTimeout`), and splices the two with
+ *   backpressure and half-close; connections to the gateway address go to the host's loopback;
  * - carries guest UDP through a NAT table of `Deno.listenDatagram` sockets;
  * - forwards host ports to guests (`tcp:HOSTPORT:GUESTIP:GUESTPORT`, and udp).
  *
- * Needs `--allow-net` (and `--unstable-net` for UDP, set in deno.json).
+ * Every table is bounded against a hostile guest: host connects in flight
+ * (`maxTcpConnecting`), flows (`maxTcpFlows`, `maxUdpFlows`), handshakes the guest never
+ * finishes (the oldest make room, and their host connections are closed), TCP DNS connections,
+ * the switch's MAC table, and IPv4 reassembly. Closed flows leave nothing behind: inside
+ * connections stay in TIME-WAIT for 2 s only.
+ *
+ * Needs `--allow-net` (and `--unstable-net` for UDP, set in deno.json; `--allow-read` to find
+ * the host's name server in `/etc/resolv.conf`).
  *
  * @module
  */
