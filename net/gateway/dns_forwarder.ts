@@ -251,8 +251,12 @@ export class DnsForwarder {
     if (!this.#servers) {
       let text = "";
       try {
-        text = Deno.readTextFileSync("/etc/resolv.conf");
-      } catch { /* no permission or no file: Deno.resolveDns decides */ }
+        // Only when already allowed: no permission prompt in the middle of a guest's query.
+        const path = "/etc/resolv.conf";
+        if (Deno.permissions.querySync({ name: "read", path }).state === "granted") {
+          text = Deno.readTextFileSync(path);
+        }
+      } catch { /* no file: Deno.resolveDns decides */ }
       this.#servers = parseResolvConf(text);
     }
     return this.#servers;
