@@ -339,6 +339,9 @@ export class Gateway {
     const mask = prefixMask(this.#prefixLength);
     if (((destination & mask) >>> 0) === this.#network) return undefined; // the LAN itself
     if (destination === 0xffffffff || (destination >>> 28) === 0xe) return undefined; // broadcast, multicast
+    // "This network" and loopback never appear on a wire (RFC 1122 §3.2.1.3): a guest reaches
+    // the host's loopback through the gateway address only.
+    if ((destination >>> 24) === 0 || (destination >>> 24) === 127) return undefined;
     return formatIpv4Address(destination);
   }
 

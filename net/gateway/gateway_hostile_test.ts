@@ -325,3 +325,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "gateway: segments to 127/8 or 0/8 from the LAN are refused, not sent to the host's loopback",
+  ...opts,
+  fn: async () => {
+    const echo = echoServer();
+    const net = lan();
+    const client = parseIpv4Address("10.0.2.51")!;
+    try {
+      for (const [i, destination] of ["127.0.0.1", "0.0.0.0"].entries()) {
+        net.raw.sendTcp({
+          source: client,
+          sourcePort: 41000 + i,
+          destination: parseIpv4Address(destination)!,
+          destinationPort: echo.port,
+          seq: 1,
+          flags: SYN,
+        });
+        const reset = await net.raw.expect(
+          (s) => s.destinationPort === 41000 + i,
+          `an answer to the SYN for ${destination}`,
+        );
+        assert.equal(reset.flags, RST | ACK);
+      }
+      assert.equal(echo.state.accepted, 0);
+      assert.equal(net.gateway.stats().tcpRefused, 2);
+    } finally {
+      await net.close();
+      echo.close();
+    }
+  },
+});
