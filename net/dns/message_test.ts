@@ -272,3 +272,34 @@ Deno.test("message: 20000 mutated dnsmasq answers parse or fail with DnsFormatEr
   }
   assert.ok(parsed > 1000, `${parsed} mutants still parsed`);
 });
+
+Deno.test("message: answers larger than the writer's first buffer serialize intact", () => {
+  const answers = Array.from({ length: 60 }, (_, i) => ({
+    name: `host${i}.example.`,
+    type: 16,
+    class: 1,
+    ttl: 60,
+    data: { kind: "TXT" as const, strings: [new TextEncoder().encode(`text record number ${i}`)] },
+  }));
+  const message = {
+    id: 7,
+    qr: true,
+    opcode: 0,
+    aa: false,
+    tc: false,
+    rd: true,
+    ra: true,
+    ad: false,
+    cd: false,
+    rcode: 0,
+    questions: [{ name: "example.", type: 16, class: 1 }],
+    answers,
+    authorities: [],
+    additionals: [],
+  };
+  const bytes = serializeMessage(message);
+  assert.ok(bytes.length > 1024);
+  const parsed = parseMessage(bytes);
+  assert.equal(parsed.answers.length, 60);
+  assert.deepEqual(parsed.answers[59].data, answers[59].data);
+});

@@ -238,7 +238,9 @@ export class MessageWriter {
 
   /** Appends one byte. */
   u8(v: number): void {
-    this.#bytes[this.#reserve(1)] = v;
+    // Reserve first: growing replaces #bytes, and `this.#bytes[...]` would name the old one.
+    const at = this.#reserve(1);
+    this.#bytes[at] = v;
   }
   /** Appends a big-endian 16-bit value. */
   u16(v: number): void {
@@ -256,7 +258,8 @@ export class MessageWriter {
   }
   /** Appends raw bytes. */
   bytes(b: Uint8Array): void {
-    this.#bytes.set(b, this.#reserve(b.length));
+    const at = this.#reserve(b.length);
+    this.#bytes.set(b, at);
   }
   /** Overwrites a 16-bit value written earlier (for lengths known only afterwards). */
   patchU16(at: number, v: number): void {
