@@ -20,6 +20,8 @@ const HELP = `usage: deno task gateway --listen unix:PATH|tcp:HOST:PORT [options
   --forward tcp:HOSTPORT:GUESTIP:GUESTPORT   host port to guest (also udp:, and tcp:HOSTADDR:...)
   --network 10.0.2.0/24     the virtual LAN (gateway .2, DNS .3, DHCP from .15)
   --dns-server IP[:PORT]    where DNS questions go (default: the host's resolver)
+  --connect-timeout S       how long a guest's connection waits for the host's connect before
+                            the guest gets RST (default 20)
   --pcap FILE               capture the gateway's traffic`;
 
 function dgramEnd(text: string): { path: string } | { hostname: string; port: number } {
@@ -39,6 +41,7 @@ if (import.meta.main) {
         forward: { type: "string", multiple: true },
         network: { type: "string" },
         "dns-server": { type: "string" },
+        "connect-timeout": { type: "string" },
         pcap: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -55,8 +58,15 @@ if (import.meta.main) {
       const [ipAddr, port] = values["dns-server"].split(/:(?=\d+$)/);
       dnsUpstream = { ipAddr, port: port ? Number(port) : 53 };
     }
+    const connectTimeout = values["connect-timeout"] === undefined
+      ? undefined
+      : Number(values["connect-timeout"]) * 1000;
+    if (connectTimeout !== undefined && !(connectTimeout > 0)) {
+      throw new UsageError("--connect-timeout needs a positive number of seconds");
+    }
     const gateway = new Gateway({
       network: values.network,
+      connectTimeout,
       dnsUpstream,
       forwards: (values.forward ?? []).map(parsePortForward),
       wrapNic: values.pcap ? (nic) => new PcapNic(nic, values.pcap!) : undefined,
