@@ -131,6 +131,11 @@ export interface GatewayOptions {
    * 256 KiB, not 1 MiB (plenty for a LAN's round trip, and a quarter of the memory per flow).
    */
   tcp?: Partial<TcpConfig>;
+  /**
+   * Carry 127/8 to the host's loopback (for stacks in the gateway's own program: a tool's
+   * `127.0.0.1` means the host). Off by default: a VM's 127/8 must never leave it.
+   */
+  hostLoopback?: boolean;
   /** Wraps the gateway stack's NIC (e.g. a PcapNic for `--pcap`). */
   wrapNic?: (nic: Nic) => Nic;
 }
@@ -340,7 +345,11 @@ export class Gateway {
     if (((destination & mask) >>> 0) === this.#network) return undefined; // the LAN itself
     if (destination === 0xffffffff || (destination >>> 28) === 0xe) return undefined; // broadcast, multicast
     // "This network" and loopback never appear on a wire (RFC 1122 §3.2.1.3): a guest reaches
-    // the host's loopback through the gateway address only.
+    // the host's loopback through the gateway address only — unless the LAN is in process and
+    // its stacks belong to the host's own program (hostNetwork), where 127/8 means the host.
+    if ((destination >>> 24) === 127 && this.#options.hostLoopback) {
+      return formatIpv4Address(destination);
+    }
     if ((destination >>> 24) === 0 || (destination >>> 24) === 127) return undefined;
     return formatIpv4Address(destination);
   }

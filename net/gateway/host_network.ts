@@ -38,8 +38,8 @@ export interface HostNetwork {
 }
 
 /**
- * Brings up a gateway and a stack behind it. Connections to the gateway's address (10.0.2.2)
- * reach the host's 127.0.0.1; names resolve through the host's resolver.
+ * Brings up a gateway and a stack behind it. Connections to the gateway's address (10.0.2.2),
+ * and to 127/8, reach the host's loopback; names resolve through the host's resolver.
  *
  * @example
  * ```ts ignore
@@ -51,7 +51,8 @@ export interface HostNetwork {
  * ```
  */
 export async function hostNetwork(options: HostNetworkOptions = {}): Promise<HostNetwork> {
-  const gateway = new Gateway(options.gateway);
+  // The stack is this program's own: its 127.0.0.1 is the host's loopback, as a tool's user means.
+  const gateway = new Gateway({ hostLoopback: true, ...options.gateway });
   const raw = gateway.connectMemory();
   const nic = options.wrapNic ? options.wrapNic(raw) : raw;
   const stack = new Stack({
