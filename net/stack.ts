@@ -8,7 +8,7 @@ import type { Nic } from "../drivers/nic.ts";
 import { formatIpv4Address, formatMac, parseIpv4Address } from "./wire/address.ts";
 import { ICMP_DESTINATION_UNREACHABLE, UnreachableCode } from "./wire/icmpv4.ts";
 import { type Ipv4Packet, PROTOCOL_ICMP, PROTOCOL_TCP, PROTOCOL_UDP } from "./wire/ipv4.ts";
-import { Closed, InvalidArgument, type NetError } from "./errors.ts";
+import { Closed, HostUnreachable, InvalidArgument, type NetError } from "./errors.ts";
 import { type InterfaceOptions, type Ipv4Config, NetworkInterface } from "./interface.ts";
 import { type IcmpErrorReport, IcmpLayer, type PingOptions, type PingReply } from "./icmp.ts";
 import { type StackStats, StatsCounters } from "./stats.ts";
@@ -393,6 +393,43 @@ export class Stack extends EventTarget {
   /** A snapshot of the stack's counters. */
   stats(): StackStats {
     return this.#stats.snapshot();
+  }
+
+  /**
+   * Resolves the link-layer address of the next hop towards `host` (like arping), so a
+   * time-sensitive first packet (an SNTP query) does not wait in the ARP queue. Resolves with
+   * the MAC; rejects with HostUnreachable when no answer comes within `timeoutMs`.
+   *
+   * @example
+   * ```ts ignore
+   * console.log(await stack.resolveNextHop("10.0.2.2")); // "52:55:0a:00:02:02"
+   * ```
+   */
+  async resolveNextHop(host: string, timeoutMs = 3000): Promise<string> {
+    this.#assertOpen();
+    const iface = this.#iface;
+    const hop = iface.nextHop(this.#parseAddress(host));
+    if (typeof hop !== "number") throw hop;
+    if (hop === 0xffffffff || hop === iface.subnetBroadcast) return "ff:ff:ff:ff:ff:ff";
+    if (hop === iface.config?.address) return this.mac;
+    const deadline = performance.now() + timeoutMs;
+    let nextRequest = 0;
+    for (;;) {
+      const mac = iface.neighbors.lookup(hop, this.#clock());
+      if (mac) return formatMac(mac);
+      const now = performance.now();
+      if (now >= deadline) {
+        throw new HostUnreachable(
+          `${formatIpv4Address(hop)} did not answer ARP within ${timeoutMs} ms`,
+        );
+      }
+      if (now >= nextRequest) {
+        iface.sendArpRequest(hop);
+        this.#kick();
+        nextRequest = now + 1000;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   /** The neighbour cache, for display (`arp -n`). */

@@ -96,3 +96,12 @@ Deno.test("stack: closing the stack fails pending reads, accepts and receives in
   await assert.rejects(pendingAccept);
   await close();
 });
+
+Deno.test("stack: resolveNextHop answers with the neighbour's MAC, or HostUnreachable", async () => {
+  const { left, right, close } = twoStacks();
+  assert.equal(await left.resolveNextHop("10.0.0.2"), right.mac);
+  // Off-link without a gateway: no route at all.
+  await assert.rejects(left.resolveNextHop("192.168.9.9"), NetworkUnreachable);
+  await assert.rejects(left.resolveNextHop("10.0.0.77", 50), HostUnreachable);
+  await close();
+});

@@ -43,6 +43,9 @@ export async function ntpQueryOver(
   options: NtpQueryOptions = {},
 ): Promise<SntpResult> {
   const address = await stack.resolver.lookupIpv4(server);
+  // The query's transmit time is stamped when it is built: an ARP wait before it leaves would
+  // read as clock offset. Resolve the next hop first (best effort: the query reports failure).
+  await stack.resolveNextHop(address).catch(() => {});
   const outcome = await sntpQuery({ ...options, server: address }, { net: stack });
   if (!outcome.ok) throw outcome.error;
   return outcome.result;
