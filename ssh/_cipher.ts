@@ -14,6 +14,7 @@ import { ctr as nobleCtr, gcm as nobleGcm } from "@noble/ciphers/aes.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256, sha512 } from "@noble/hashes/sha2.js";
 import { bs, constantTimeEqual } from "./_wire.ts";
+import { type NativeAesGcm, nativeAesGcm } from "./_libcrypto.ts";
 import { IntegrityError, PacketTooLarge, ProtocolError } from "./errors.ts";
 
 /** Largest packet_length accepted from the peer (OpenSSH's PACKET_MAX_SIZE). */
@@ -211,10 +212,15 @@ class ChachaPoly implements PacketSealer, PacketOpener {
 
 // ---------------------------------------------------------------- AES-GCM (RFC 5647 as OpenSSH)
 
-/** aes*-gcm@openssh.com: 4-byte fixed IV + 8-byte invocation counter; length is the AAD. */
+/**
+ * aes*-gcm@openssh.com: 4-byte fixed IV + 8-byte invocation counter; length is the AAD.
+ * libcrypto does every packet when available (see `_libcrypto.ts`); otherwise WebCrypto does
+ * large packets and noble small ones.
+ */
 class AesGcm implements PacketSealer, PacketOpener {
   readonly headerLength = 4;
   readonly #key: Uint8Array;
+  readonly #native: NativeAesGcm | undefined;
   readonly #webKey: Promise<CryptoKey>;
   #ready: CryptoKey | undefined;
   readonly #iv: Uint8Array;
@@ -223,6 +229,7 @@ class AesGcm implements PacketSealer, PacketOpener {
     this.#key = key.slice();
     this.#iv = iv.slice(0, 12);
     this.#ivView = new DataView(this.#iv.buffer);
+    this.#native = nativeAesGcm(this.#key);
     this.#webKey = crypto.subtle.importKey("raw", bs(this.#key), "AES-GCM", false, [
       "encrypt",
       "decrypt",
@@ -240,6 +247,10 @@ class AesGcm implements PacketSealer, PacketOpener {
     const { buf, packetLength } = layout(payload, 16, false, 16);
     const aad = buf.subarray(0, 4);
     const body = buf.subarray(4, 4 + packetLength);
+    if (this.#native) {
+      this.#native.seal(iv, aad, body, buf.subarray(4 + packetLength));
+      return buf;
+    }
     if (packetLength < WEBCRYPTO_THRESHOLD) {
       const sealed = nobleGcm(this.#key, iv, aad).encrypt(body);
       buf.set(sealed, 4);
@@ -264,6 +275,14 @@ class AesGcm implements PacketSealer, PacketOpener {
     const iv = this.#nextIv();
     const aad = wire.subarray(0, 4);
     const n = wire.length - 20;
+    if (this.#native) {
+      // Into a new buffer: the payload outlives `wire`, which the caller reuses.
+      const plain = new Uint8Array(n);
+      if (!this.#native.open(iv, aad, wire.subarray(4, 4 + n), wire.subarray(4 + n), plain)) {
+        throw new IntegrityError(`AES-GCM tag mismatch on packet ${seq}`);
+      }
+      return payloadOf(plain, n);
+    }
     if (n < WEBCRYPTO_THRESHOLD) {
       try {
         return payloadOf(nobleGcm(this.#key, iv, aad).decrypt(wire.subarray(4)), n);

@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, ok, rejects, throws } from "node:assert/strict";
 import { chacha20orig } from "@noble/ciphers/chacha.js";
 import {
   CIPHERS,
@@ -10,6 +10,7 @@ import {
   NoneSealer,
   setWebCryptoThreshold,
 } from "./_cipher.ts";
+import { nativeCryptoAvailable, setNativeCrypto } from "./_libcrypto.ts";
 import { IntegrityError, PacketTooLarge } from "./errors.ts";
 import { SshWriter } from "./_wire.ts";
 
@@ -71,6 +72,50 @@ for (const [cipher, mac] of suites) {
       setWebCryptoThreshold(2048);
     }
   });
+
+  if (cipher.includes("gcm")) {
+    Deno.test({
+      name: `cipher: ${cipher} libcrypto, WebCrypto and noble open each other's packets`,
+      ignore: !nativeCryptoAvailable(),
+      async fn() {
+        const sizes = [20, 5000, 32768 + 9];
+        const payloads = sizes.map((n, i) => new Uint8Array(n).fill(i + 1));
+        const run = async (sealNative: boolean) => {
+          setNativeCrypto(sealNative);
+          const sealer = createSealer(keysFor(cipher));
+          setNativeCrypto(!sealNative);
+          const opener = createOpener(keysFor(cipher));
+          for (let seq = 0; seq < payloads.length; seq++) {
+            const wire = await sealer.seal(seq, payloads[seq]);
+            opener.packetSize(seq, wire);
+            deepEqual(await opener.open(seq, wire), payloads[seq]);
+          }
+        };
+        try {
+          await run(true);
+          await run(false);
+        } finally {
+          setNativeCrypto(true);
+        }
+      },
+    });
+
+    Deno.test(`cipher: ${cipher} without libcrypto round-trips and detects a flipped bit`, async () => {
+      setNativeCrypto(false);
+      try {
+        await roundTrip(cipher, mac, [1, 15, 16, 17, 100, 4000, 32768 + 9, 70000]);
+        for (const size of [50, 9000]) {
+          const wire = await createSealer(keysFor(cipher)).seal(0, new Uint8Array(size));
+          wire[wire.length - 20] ^= 1;
+          const opener = createOpener(keysFor(cipher));
+          opener.packetSize(0, wire);
+          await rejects(async () => await opener.open(0, wire), IntegrityError);
+        }
+      } finally {
+        setNativeCrypto(true);
+      }
+    });
+  }
 
   Deno.test(`cipher: ${cipher} ${mac ?? ""} detects a flipped bit`, async () => {
     for (const size of [50, 9000]) {
