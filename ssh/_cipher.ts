@@ -73,8 +73,21 @@ export interface DirectionKeys {
 
 /** Turns payloads into wire packets. */
 export interface PacketSealer {
-  /** Wire bytes for `payload` sent with sequence number `seq`. */
-  seal(seq: number, payload: Uint8Array): Promise<Uint8Array> | Uint8Array;
+  /**
+   * Wire bytes for the payload `payload || data` sent with sequence number `seq`; `data`
+   * lets channel data go into the packet with one copy instead of two.
+   */
+  seal(seq: number, payload: Uint8Array, data?: Uint8Array): Promise<Uint8Array> | Uint8Array;
+  /**
+   * The wire size of a packet with an `n`-byte payload if `sealInto` can seal it now, else -1
+   * (then use `seal`). Absent when the sealer has no synchronous path.
+   */
+  sealedSize?(n: number): number;
+  /**
+   * Seals `payload || data` synchronously into `out`, which is exactly `sealedSize(n)` bytes
+   * (a slice of a larger write buffer: no allocation per packet).
+   */
+  sealInto?(seq: number, payload: Uint8Array, data: Uint8Array | undefined, out: Uint8Array): void;
 }
 
 /** Reads packets: first the length, then authenticates and decrypts the whole packet. */
@@ -87,8 +100,17 @@ export interface PacketOpener {
   open(seq: number, wire: Uint8Array): Promise<Uint8Array> | Uint8Array;
 }
 
-function randomPadding(n: number): Uint8Array {
-  return crypto.getRandomValues(new Uint8Array(n));
+/** Random bytes for padding, drawn from a pool: one getRandomValues call per 4 KiB. */
+const paddingPool = new Uint8Array(4096);
+let paddingPoolAt = paddingPool.length;
+
+function randomPadding(out: Uint8Array): void {
+  if (paddingPoolAt + out.length > paddingPool.length) {
+    crypto.getRandomValues(paddingPool);
+    paddingPoolAt = 0;
+  }
+  out.set(paddingPool.subarray(paddingPoolAt, paddingPoolAt + out.length));
+  paddingPoolAt += out.length;
 }
 
 /** Padding length so that the covered bytes are a multiple of `block` with ≥ 4 bytes padding. */
@@ -98,24 +120,48 @@ function paddingFor(coveredWithoutPadding: number, block: number): number {
   return pad;
 }
 
+/** packet_length for an `n`-byte payload (RFC 4253 §6); see `layout` for `lengthInBlock`. */
+function packetLengthFor(n: number, block: number, lengthInBlock: boolean): number {
+  return 1 + n + paddingFor((lengthInBlock ? 5 : 1) + n, block);
+}
+
 /**
- * Lays out `length | padlen | payload | padding` into a new buffer with `extra` spare
+ * Writes `length | padlen | payload | data | padding` at the start of `buf` for a packet of
+ * `packetLength` (from `packetLengthFor`); the bytes after it (MAC or tag) are left alone.
+ */
+function layoutInto(
+  buf: Uint8Array,
+  payload: Uint8Array,
+  data: Uint8Array | undefined,
+  packetLength: number,
+): void {
+  const n = payload.length + (data?.length ?? 0);
+  const pad = packetLength - 1 - n;
+  buf[0] = packetLength >>> 24;
+  buf[1] = packetLength >>> 16;
+  buf[2] = packetLength >>> 8;
+  buf[3] = packetLength;
+  buf[4] = pad;
+  buf.set(payload, 5);
+  if (data) buf.set(data, 5 + payload.length);
+  randomPadding(buf.subarray(5 + n, 5 + n + pad));
+}
+
+/**
+ * Lays out `length | padlen | payload | data | padding` into a new buffer with `extra` spare
  * bytes at the end (for the MAC or tag). `lengthInBlock` says whether the 4-byte length
  * counts toward block alignment (plain CBC/CTR) or not (EtM and AEAD modes).
  */
 function layout(
   payload: Uint8Array,
+  data: Uint8Array | undefined,
   block: number,
   lengthInBlock: boolean,
   extra: number,
 ): { buf: Uint8Array; packetLength: number } {
-  const pad = paddingFor((lengthInBlock ? 5 : 1) + payload.length, block);
-  const packetLength = 1 + payload.length + pad;
+  const packetLength = packetLengthFor(payload.length + (data?.length ?? 0), block, lengthInBlock);
   const buf = new Uint8Array(4 + packetLength + extra);
-  new DataView(buf.buffer).setUint32(0, packetLength);
-  buf[4] = pad;
-  buf.set(payload, 5);
-  buf.set(randomPadding(pad), 5 + payload.length);
+  layoutInto(buf, payload, data, packetLength);
   return { buf, packetLength };
 }
 
@@ -142,8 +188,14 @@ function seqBytes(seq: number): Uint8Array {
 
 /** Packets in clear, before the first key exchange completes. */
 export class NoneSealer implements PacketSealer {
-  seal(_seq: number, payload: Uint8Array): Uint8Array {
-    return layout(payload, 8, true, 0).buf;
+  seal(_seq: number, payload: Uint8Array, data?: Uint8Array): Uint8Array {
+    return layout(payload, data, 8, true, 0).buf;
+  }
+  sealedSize(n: number): number {
+    return 4 + packetLengthFor(n, 8, true);
+  }
+  sealInto(_seq: number, payload: Uint8Array, data: Uint8Array | undefined, out: Uint8Array) {
+    layoutInto(out, payload, data, out.length - 4);
   }
 }
 
@@ -180,8 +232,21 @@ class ChachaPoly implements PacketSealer, PacketOpener {
     this.#main = key.slice(0, 32);
     this.#header = key.slice(32, 64);
   }
-  seal(seq: number, payload: Uint8Array): Uint8Array {
-    const { buf, packetLength } = layout(payload, 8, false, 16);
+  seal(seq: number, payload: Uint8Array, data?: Uint8Array): Uint8Array {
+    const { buf } = layout(payload, data, 8, false, 16);
+    this.#protect(seq, buf);
+    return buf;
+  }
+  sealedSize(n: number): number {
+    return 4 + packetLengthFor(n, 8, false) + 16;
+  }
+  sealInto(seq: number, payload: Uint8Array, data: Uint8Array | undefined, out: Uint8Array) {
+    layoutInto(out, payload, data, out.length - 20);
+    this.#protect(seq, out);
+  }
+  /** Encrypts a laid-out packet in place and appends the Poly1305 tag. */
+  #protect(seq: number, buf: Uint8Array): void {
+    const packetLength = buf.length - 20;
     const nonce = chachaNonce(seq);
     const polyKey = chacha20orig(this.#main, nonce, new Uint8Array(32));
     const len = buf.subarray(0, 4);
@@ -189,7 +254,6 @@ class ChachaPoly implements PacketSealer, PacketOpener {
     const body = buf.subarray(4, 4 + packetLength);
     chacha20orig(this.#main, nonce, body, body, 1);
     buf.set(poly1305(buf.subarray(0, 4 + packetLength), polyKey), 4 + packetLength);
-    return buf;
   }
   packetSize(seq: number, header: Uint8Array): number {
     const plain = chacha20orig(this.#header, chachaNonce(seq), header.subarray(0, 4));
@@ -242,9 +306,9 @@ class AesGcm implements PacketSealer, PacketOpener {
     this.#ivView.setBigUint64(4, (c + 1n) & 0xffffffffffffffffn);
     return iv;
   }
-  seal(_seq: number, payload: Uint8Array): Promise<Uint8Array> | Uint8Array {
+  seal(_seq: number, payload: Uint8Array, data?: Uint8Array): Promise<Uint8Array> | Uint8Array {
     const iv = this.#nextIv();
-    const { buf, packetLength } = layout(payload, 16, false, 16);
+    const { buf, packetLength } = layout(payload, data, 16, false, 16);
     const aad = buf.subarray(0, 4);
     const body = buf.subarray(4, 4 + packetLength);
     if (this.#native) {
@@ -256,15 +320,26 @@ class AesGcm implements PacketSealer, PacketOpener {
       buf.set(sealed, 4);
       return buf;
     }
-    return this.#webKey.then(async (k) => {
-      const sealed = await crypto.subtle.encrypt(
-        { name: "AES-GCM", iv: bs(iv), additionalData: bs(aad), tagLength: 128 },
-        k,
-        bs(body),
-      );
+    const params = { name: "AES-GCM", iv: bs(iv), additionalData: bs(aad), tagLength: 128 };
+    const place = (sealed: ArrayBuffer) => {
       buf.set(new Uint8Array(sealed), 4);
       return buf;
-    });
+    };
+    if (this.#ready) return crypto.subtle.encrypt(params, this.#ready, bs(body)).then(place);
+    return this.#webKey.then((k) => crypto.subtle.encrypt(params, k, bs(body))).then(place);
+  }
+  sealedSize(n: number): number {
+    return this.#native ? 4 + packetLengthFor(n, 16, false) + 16 : -1;
+  }
+  sealInto(_seq: number, payload: Uint8Array, data: Uint8Array | undefined, out: Uint8Array) {
+    const packetLength = out.length - 20;
+    layoutInto(out, payload, data, packetLength);
+    this.#native!.seal(
+      this.#nextIv(),
+      out.subarray(0, 4),
+      out.subarray(4, 4 + packetLength),
+      out.subarray(4 + packetLength),
+    );
   }
   packetSize(_seq: number, header: Uint8Array): number {
     const len = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
@@ -416,9 +491,9 @@ class CtrHmac implements PacketSealer, PacketOpener {
     this.headerLength = this.#etm ? 4 : 16;
   }
 
-  async seal(seq: number, payload: Uint8Array): Promise<Uint8Array> {
+  async seal(seq: number, payload: Uint8Array, data?: Uint8Array): Promise<Uint8Array> {
     const macLen = this.#mac.spec.macLength;
-    const { buf, packetLength } = layout(payload, 16, !this.#etm, macLen);
+    const { buf, packetLength } = layout(payload, data, 16, !this.#etm, macLen);
     const end = 4 + packetLength;
     if (this.#etm) {
       const counter = this.#ctr.reserve(packetLength);

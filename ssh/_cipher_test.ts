@@ -73,6 +73,35 @@ for (const [cipher, mac] of suites) {
     }
   });
 
+  Deno.test(`cipher: ${cipher} ${mac ?? ""} seals payload and data into a write buffer`, async () => {
+    const sealer = createSealer(keysFor(cipher, mac));
+    const opener = createOpener(keysFor(cipher, mac));
+    const header = new Uint8Array([94, 0, 0, 0, 1, 0, 0, 0, 200]);
+    const data = Uint8Array.from({ length: 32768 }, (_, i) => i & 0xff);
+    const buf = new Uint8Array(3 * 33000);
+    let at = 3;
+    const wires: Uint8Array[] = [];
+    for (let seq = 0; seq < 3; seq++) {
+      const n = header.length + data.length;
+      const size = sealer.sealedSize?.(n) ?? -1;
+      let wire: Uint8Array;
+      if (size > 0) {
+        wire = buf.subarray(at, at + size);
+        sealer.sealInto!(seq, header, data, wire);
+        at += size;
+      } else {
+        wire = await sealer.seal(seq, header, data); // no synchronous path for this cipher
+      }
+      wires.push(wire);
+    }
+    for (let seq = 0; seq < wires.length; seq++) {
+      equal(opener.packetSize(seq, wires[seq].subarray(0, opener.headerLength)), wires[seq].length);
+      const payload = await opener.open(seq, wires[seq]);
+      deepEqual(payload.subarray(0, 9), header);
+      deepEqual(payload.subarray(9), data);
+    }
+  });
+
   if (cipher.includes("gcm")) {
     Deno.test({
       name: `cipher: ${cipher} libcrypto, WebCrypto and noble open each other's packets`,
@@ -104,6 +133,7 @@ for (const [cipher, mac] of suites) {
       setNativeCrypto(false);
       try {
         await roundTrip(cipher, mac, [1, 15, 16, 17, 100, 4000, 32768 + 9, 70000]);
+        equal(createSealer(keysFor(cipher)).sealedSize?.(100), -1);
         for (const size of [50, 9000]) {
           const wire = await createSealer(keysFor(cipher)).seal(0, new Uint8Array(size));
           wire[wire.length - 20] ^= 1;

@@ -51,6 +51,11 @@ export interface ExitStatus {
 export interface ChannelHost {
   /** Sends a connection-protocol message (back-pressured). */
   send(payload: Uint8Array): Promise<void>;
+  /**
+   * Optional fast path for data: sends the message `header || data`, copying `data` once;
+   * returns `undefined` when the caller need not wait, else a promise as `send` does.
+   */
+  sendData?(header: Uint8Array, data: Uint8Array): Promise<void> | undefined;
   /** Forgets a channel that is closed both ways. */
   release(channel: SshChannel): void;
 }
@@ -344,14 +349,26 @@ export class SshChannel {
         continue;
       }
       const n = Math.min(chunk.length - off, this.#remoteWindow, this.#remoteMaxPacket);
+      const data = chunk.subarray(off, off + n);
+      this.#remoteWindow -= n;
+      off += n;
+      if (this.host.sendData) {
+        // The data is copied once, straight into the packet; no await while the transport
+        // has room, so a whole chunk's packets are queued before the transport writes.
+        const header = new Uint8Array(9);
+        header[0] = CMSG.CHANNEL_DATA;
+        new DataView(header.buffer).setUint32(1, this.remoteId);
+        new DataView(header.buffer).setUint32(5, n);
+        const wait = this.host.sendData(header, data);
+        if (wait) await wait;
+        continue;
+      }
       const payload = new Uint8Array(9 + n);
       const view = new DataView(payload.buffer);
       payload[0] = CMSG.CHANNEL_DATA;
       view.setUint32(1, this.remoteId);
       view.setUint32(5, n);
-      payload.set(chunk.subarray(off, off + n), 9);
-      this.#remoteWindow -= n;
-      off += n;
+      payload.set(data, 9);
       await this.host.send(payload);
     }
   }

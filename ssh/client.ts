@@ -453,6 +453,11 @@ export class SshClient implements ChannelHost {
     return this.#transport.send(payload);
   }
 
+  /** @internal Sends `header || data` with one copy of `data` (see `Transport.sendData`). */
+  sendData(header: Uint8Array, data: Uint8Array): Promise<void> | undefined {
+    return this.#transport.sendData(header, data);
+  }
+
   /** @internal */
   release(channel: SshChannel): void {
     this.#channels.delete(channel.localId);

@@ -153,11 +153,26 @@ interface KexState {
   done: PromiseWithResolvers<void>;
 }
 
+/**
+ * One entry of the write queue: a packet sealed asynchronously (WebCrypto), or a write buffer
+ * that synchronously sealed packets are appended to until the pump takes it.
+ */
 interface WriteItem {
-  data: Uint8Array | Promise<Uint8Array>;
+  /** The sealed packet, or a promise of it (unset for a write buffer). */
+  data?: Uint8Array | Promise<Uint8Array>;
+  /** The sealed packet once known. */
   ready?: Uint8Array;
+  /** A write buffer and the bytes of packets in it. */
+  buffer?: Uint8Array;
+  used: number;
+  /** Bytes counted against the high-water mark. */
   size: number;
 }
+
+/** Size of the buffers that synchronously sealed packets are written into. */
+const WRITE_BUFFER = 512 * 1024;
+/** Write buffers kept for reuse (bounded memory). */
+const SPARE_WRITE_BUFFERS = 4;
 
 function validate(category: string, list: string[] | undefined, known: readonly string[]) {
   if (!list) return;
@@ -215,6 +230,9 @@ export class Transport {
 
   #held: Array<{ payload: Uint8Array; done: PromiseWithResolvers<void> }> = [];
   #writeQueue: WriteItem[] = [];
+  /** The write buffer at the queue's tail that packets are still appended to. */
+  #filling: WriteItem | undefined;
+  #spareBuffers: Uint8Array[] = [];
   #queuedBytes = 0;
   #pumping = false;
   #drainWaiters: Array<() => void> = [];
@@ -325,35 +343,90 @@ export class Transport {
     return this.#waitForRoom();
   }
 
+  /**
+   * Sends the message `header || data` (e.g. CHANNEL_DATA's fields, then the data) with one
+   * copy of `data`, which may be reused once this returns. Returns `undefined` when the
+   * packet is queued under the high-water mark, else a promise to await as with `send`.
+   */
+  sendData(header: Uint8Array, data: Uint8Array): Promise<void> | undefined {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (this.#kex && !this.#kex.newKeysSent && header[0] >= 50) {
+      return this.send(concat(header, data));
+    }
+    this.#enqueue(header, data);
+    this.#maybeRekey();
+    return this.#queuedBytes <= this.#highWater ? undefined : this.#waitForRoom();
+  }
+
   #waitForRoom(): Promise<void> {
     if (this.#queuedBytes <= this.#highWater) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
-  #enqueue(payload: Uint8Array): void {
+  #enqueue(payload: Uint8Array, data?: Uint8Array): void {
     const seq = this.#sendSeq;
     this.#sendSeq = (this.#sendSeq + 1) >>> 0;
-    const item: WriteItem = { data: this.#sealer.seal(seq, payload), size: payload.length + 64 };
-    if (item.data instanceof Uint8Array) item.ready = item.data;
-    else {
-      item.data.then((b) => (item.ready = b), () => {});
+    const n = payload.length + (data?.length ?? 0);
+    const size = n + 64;
+    const sealer = this.#sealer;
+    const wire = sealer.sealedSize?.(n) ?? -1;
+    if (wire > 0) {
+      // Sealed in place at the end of the current write buffer: no allocation or copy per
+      // packet beyond the payload's one copy.
+      let item = this.#filling;
+      if (!item || item.used + wire > item.buffer!.length) {
+        item = { buffer: this.#takeBuffer(wire), used: 0, size: 0 };
+        this.#writeQueue.push(item);
+        this.#filling = item;
+      }
+      sealer.sealInto!(seq, payload, data, item.buffer!.subarray(item.used, item.used + wire));
+      item.used += wire;
+      item.size += size;
+    } else {
+      this.#filling = undefined;
+      const item: WriteItem = { data: sealer.seal(seq, payload, data), used: 0, size };
+      if (item.data instanceof Uint8Array) item.ready = item.data;
+      else item.data!.then((b) => (item.ready = b), () => {});
+      this.#writeQueue.push(item);
     }
-    this.#writeQueue.push(item);
-    this.#queuedBytes += item.size;
+    this.#queuedBytes += size;
     if (this.#queuedBytes > Math.max(16 << 20, 4 * this.#highWater)) {
       // Replies we owe a server that does not read (bounded memory).
       throw new ProtocolError("server is not reading: outgoing queue exceeds its limit");
     }
-    this.#bytesSinceKex += item.size;
-    if (!this.#pumping) this.#pump().catch((e) => this.#fail(e));
+    this.#bytesSinceKex += size;
+    if (!this.#pumping) {
+      // Start writing after the current task's other packets are queued too: one write for a
+      // burst (e.g. a 256 KiB SFTP WRITE in 32 KiB channel packets) instead of one for its
+      // first packet and one for the rest.
+      this.#pumping = true;
+      queueMicrotask(() => this.#pump().catch((e) => this.#fail(e)));
+    }
+  }
+
+  #takeBuffer(atLeast: number): Uint8Array {
+    if (atLeast > WRITE_BUFFER) return new Uint8Array(atLeast);
+    return this.#spareBuffers.pop() ?? new Uint8Array(WRITE_BUFFER);
   }
 
   async #pump(): Promise<void> {
-    this.#pumping = true;
     try {
       while (this.#writeQueue.length) {
         const head = this.#writeQueue[0];
-        const first = head.ready ?? await head.data;
+        if (head.buffer) {
+          // A write buffer: stop appending to it, write it whole, then keep it for reuse.
+          if (this.#filling === head) this.#filling = undefined;
+          this.#writeQueue.shift();
+          await this.#writeRaw(head.buffer.subarray(0, head.used));
+          if (
+            head.buffer.length === WRITE_BUFFER && this.#spareBuffers.length < SPARE_WRITE_BUFFERS
+          ) {
+            this.#spareBuffers.push(head.buffer);
+          }
+          this.#released(head.size);
+          continue;
+        }
+        const first = head.ready ?? await head.data!;
         // Coalesce packets that are already sealed into one write.
         const batch = [first];
         let size = first.length;
@@ -369,15 +442,19 @@ export class Transport {
         for (let i = 0; i < n; i++) released += this.#writeQueue[i].size;
         this.#writeQueue.splice(0, n);
         await this.#writeRaw(batch.length === 1 ? first : concat(...batch));
-        this.#queuedBytes -= released;
-        if (this.#queuedBytes <= this.#highWater && this.#drainWaiters.length) {
-          const waiters = this.#drainWaiters;
-          this.#drainWaiters = [];
-          for (const w of waiters) w();
-        }
+        this.#released(released);
       }
     } finally {
       this.#pumping = false;
+    }
+  }
+
+  #released(bytes: number): void {
+    this.#queuedBytes -= bytes;
+    if (this.#queuedBytes <= this.#highWater && this.#drainWaiters.length) {
+      const waiters = this.#drainWaiters;
+      this.#drainWaiters = [];
+      for (const w of waiters) w();
     }
   }
 

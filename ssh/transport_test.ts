@@ -6,6 +6,8 @@ import { memoryConnPair } from "./_memory_conn.ts";
 import { concat, SshReader, SshWriter } from "./_wire.ts";
 import { CLIENT_VERSION, Transport } from "./transport.ts";
 import { NoneOpener, NoneSealer } from "./_cipher.ts";
+import { setNativeCrypto } from "./_libcrypto.ts";
+import { ScriptedSshServer } from "./_test_server.ts";
 import { encodeSignature } from "./host_key.ts";
 import type { Conn } from "../net/conn.ts";
 import {
@@ -16,6 +18,8 @@ import {
 } from "./errors.ts";
 
 const SERVER_VERSION = "SSH-2.0-ScriptedPeer_1.0";
+const hex = (b: Uint8Array) =>
+  Array.from(sha256(b), (x) => x.toString(16).padStart(2, "0")).join("");
 
 /** A scripted server speaking the unencrypted part of the protocol. */
 class ScriptedServer {
@@ -285,3 +289,38 @@ Deno.test("transport: a server that closes early is ConnectionLost", async () =>
   server.conn.close();
   await rejects(started, (e: unknown) => (e as Error).name === "ConnectionLost");
 });
+
+for (const cipher of ["aes128-gcm@openssh.com", "chacha20-poly1305@openssh.com", "aes128-ctr"]) {
+  for (const native of [true, false]) {
+    Deno.test(`transport: ${cipher}${native ? "" : " without libcrypto"}: packets of every size arrive whole and in order`, async () => {
+      setNativeCrypto(native);
+      const [clientConn, serverConn] = memoryConnPair();
+      const server = new ScriptedSshServer(serverConn, { cipher });
+      const transport = new Transport(clientConn, {
+        verifyHostKey: async () => {},
+        onMessage: () => {},
+      });
+      try {
+        await Promise.all([server.handshake(), transport.start()]);
+        // Small packets (noble or a write buffer), large ones (WebCrypto or a write buffer),
+        // and channel data given as header and data: one order on the wire.
+        const sizes = [10, 40000, 100, 32768 + 9, 5, 70000, 3000, 1];
+        const sent: Uint8Array[] = [];
+        const waits: Array<Promise<void> | undefined> = [];
+        for (const [i, n] of sizes.entries()) {
+          const payload = Uint8Array.from({ length: n }, (_, j) => (i * 7 + j) & 0xff);
+          payload[0] = 2; // IGNORE
+          sent.push(payload);
+          if (i % 2) {
+            waits.push(transport.sendData(payload.subarray(0, 1), payload.subarray(1)));
+          } else waits.push(transport.send(payload));
+        }
+        await Promise.all(waits);
+        for (const expected of sent) equal(hex(await server.packet()), hex(expected));
+      } finally {
+        setNativeCrypto(true);
+        await transport.close();
+      }
+    });
+  }
+}
