@@ -4,6 +4,10 @@
  * same sshd (internal-sftp) on 127.0.0.1 in the same run, with the same cipher
  * (aes128-gcm@openssh.com). Needs root (starts sshd), node and npm for the ssh2 rows.
  *
+ * Fairness: the rounds are interleaved (usernet, OpenSSH, ssh2, then again), and the file
+ * system is synced before every timed transfer, so no contender pays for the write-back of
+ * the file another one (or the set-up) just wrote; the best of 3 counts.
+ *
  *   deno run -A bench/sftp.ts [bytes=200000000]
  *
  * @module
@@ -12,45 +16,49 @@
 import { SSH_TEST_USER, startSshd } from "../tests/interop/ssh_sshd_server.ts";
 import { connect, KnownHosts, SshPrivateKey } from "../ssh/mod.ts";
 import { openSftp } from "../ssh/sftp/mod.ts";
+import { nativeCryptoAvailable } from "../ssh/_libcrypto.ts";
 import { type BenchRow, formatTable } from "./row.ts";
 
 export type { BenchRow } from "./row.ts";
 
 const CIPHER = "aes128-gcm@openssh.com";
-const NOTE = `sshd internal-sftp on 127.0.0.1, ${CIPHER}, best of 3`;
 const NODE_DIR = "/tmp/usernet-bench-ssh2";
 /** Each contender copies both ways this many times; the best time counts (warm caches, JIT). */
 const ROUNDS = 3;
 
+/**
+ * One connection kept for all rounds (warm, as usernet's); each line on stdin starts a round:
+ * sync, fastPut, sync, fastGet, then the two times in seconds as a JSON line.
+ */
 const NODE_SCRIPT = `
-const ROUNDS = ${ROUNDS};
 const { Client } = require("ssh2");
 const fs = require("fs");
+const readline = require("readline");
+const { execFileSync } = require("child_process");
 const [port, user, keyFile, local, remote, back] = process.argv.slice(2);
 const conn = new Client();
 conn.on("ready", () => {
   conn.sftp((err, sftp) => {
     if (err) throw err;
-    let best = { put: Infinity, get: Infinity };
-    const round = (n) => {
-      if (n === 0) {
-        console.log(JSON.stringify(best));
-        conn.end();
-        return;
-      }
+    const round = () => {
+      execFileSync("sync");
       let t = process.hrtime.bigint();
       sftp.fastPut(local, remote, (err) => {
         if (err) throw err;
-        best.put = Math.min(best.put, Number(process.hrtime.bigint() - t) / 1e9);
+        const put = Number(process.hrtime.bigint() - t) / 1e9;
+        execFileSync("sync");
         t = process.hrtime.bigint();
         sftp.fastGet(remote, back, (err) => {
           if (err) throw err;
-          best.get = Math.min(best.get, Number(process.hrtime.bigint() - t) / 1e9);
-          round(n - 1);
+          const get = Number(process.hrtime.bigint() - t) / 1e9;
+          console.log(JSON.stringify({ put, get }));
         });
       });
     };
-    round(ROUNDS);
+    console.log("ready");
+    const lines = readline.createInterface({ input: process.stdin });
+    lines.on("line", round);
+    lines.on("close", () => conn.end());
   });
 }).connect({
   host: "127.0.0.1", port: Number(port), username: user,
@@ -58,6 +66,58 @@ conn.on("ready", () => {
   algorithms: { cipher: ["${CIPHER}"] },
 });
 `;
+
+/** node running NODE_SCRIPT: `round()` runs one round and returns its times. */
+class Ssh2Runner {
+  readonly #child: Deno.ChildProcess;
+  readonly #lines: ReadableStreamDefaultReader<string>;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  private constructor(child: Deno.ChildProcess) {
+    this.#child = child;
+    this.#lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(lineSplitter())
+      .getReader();
+    this.#stdin = child.stdin.getWriter();
+  }
+  static async start(args: string[]): Promise<Ssh2Runner> {
+    const child = new Deno.Command("node", {
+      args: ["bench.js", ...args],
+      cwd: NODE_DIR,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const runner = new Ssh2Runner(child);
+    await runner.#line(); // "ready"
+    return runner;
+  }
+  async #line(): Promise<string> {
+    const { value, done } = await this.#lines.read();
+    if (done) {
+      const err = await new Response(this.#child.stderr).text().catch(() => "");
+      throw new Error(`node ssh2 exited: ${err.trim().split("\n").slice(-3).join(" ")}`);
+    }
+    return value;
+  }
+  async round(): Promise<{ put: number; get: number }> {
+    await this.#stdin.write(new TextEncoder().encode("go\n"));
+    return JSON.parse(await this.#line());
+  }
+  async close(): Promise<void> {
+    await this.#stdin.close().catch(() => {});
+    await this.#child.status;
+  }
+}
+
+function lineSplitter(): TransformStream<string, string> {
+  let rest = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const p of parts) if (p.trim()) controller.enqueue(p.trim());
+    },
+  });
+}
 
 async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
   const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" })
@@ -76,6 +136,11 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   return x.length === y.length && await h(x) === await h(y);
 }
 
+/** Flushes dirty pages, so the next timed transfer does not pay for earlier write-back. */
+async function sync(): Promise<void> {
+  await run("sync", []);
+}
+
 /** Runs the SFTP benchmark and returns its rows (MB/s, 10^6 bytes per second). */
 export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
   const keyFile = new URL("../tests/fixtures/ssh/id_ed25519", import.meta.url);
@@ -84,6 +149,15 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
   const dir = server.dir;
   const remoteHome = `/home/${SSH_TEST_USER}`;
   const mbps = (seconds: number) => bytes / 1e6 / seconds;
+  const engine = nativeCryptoAvailable() ? "libcrypto AES-GCM" : "WebCrypto AES-GCM";
+  const note = `sshd internal-sftp on 127.0.0.1, ${CIPHER}, usernet with ${engine}, ` +
+    `best of ${ROUNDS} interleaved rounds, synced before each transfer`;
+  const best = {
+    usernet: { put: 0, get: 0 },
+    openssh: { put: 0, get: 0 },
+    ssh2: { put: 0, get: 0 },
+  };
+  let ssh2Error: string | undefined;
   try {
     await Deno.writeTextFile(`${dir}/known_hosts`, server.knownHosts);
     await Deno.copyFile(keyFile, `${dir}/id`);
@@ -94,7 +168,7 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
     }
     await Deno.writeFile(`${dir}/src.bin`, data);
 
-    // usernet
+    // usernet: one connection for all rounds.
     const tcp = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
     // SFTP's small READ requests must not wait for Nagle's algorithm (OpenSSH and node's
     // ssh2 set TCP_NODELAY too): with it on, get runs at about half speed.
@@ -108,23 +182,6 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
       algorithms: { cipher: [CIPHER] },
     });
     const sftp = await openSftp(client);
-    let usernetPut = 0;
-    let usernetGet = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      let t = performance.now();
-      await sftp.put(`${dir}/src.bin`, `${remoteHome}/bench-usernet.bin`);
-      usernetPut = Math.max(usernetPut, mbps((performance.now() - t) / 1000));
-      t = performance.now();
-      await sftp.get(`${remoteHome}/bench-usernet.bin`, `${dir}/back-usernet.bin`);
-      usernetGet = Math.max(usernetGet, mbps((performance.now() - t) / 1000));
-    }
-    await sftp.remove(`${remoteHome}/bench-usernet.bin`);
-    await sftp.close();
-    await client.close();
-    if (!await sameFile(`${dir}/src.bin`, `${dir}/back-usernet.bin`)) {
-      throw new Error("usernet's copy differs");
-    }
-    await Deno.remove(`${dir}/back-usernet.bin`);
 
     // OpenSSH's sftp: time a batch, minus the same login with a batch doing nothing.
     const sftpRun = async (commands: string) => {
@@ -147,37 +204,9 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
       return (performance.now() - t0) / 1000;
     };
     const login = Math.min(await sftpRun("pwd\n"), await sftpRun("pwd\n"));
-    let opensshPut = 0;
-    let opensshGet = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      const put = await sftpRun(`put ${dir}/src.bin ${remoteHome}/bench-openssh.bin\n`);
-      opensshPut = Math.max(opensshPut, mbps(put - login));
-      const get = await sftpRun(`get ${remoteHome}/bench-openssh.bin ${dir}/back-openssh.bin\n`);
-      opensshGet = Math.max(opensshGet, mbps(get - login));
-    }
-    await sftpRun(`rm ${remoteHome}/bench-openssh.bin\n`);
-    await Deno.remove(`${dir}/back-openssh.bin`);
-
-    const rows: BenchRow[] = [
-      {
-        name: `sftp get ${bytes / 1e6} MB`,
-        usernet: usernetGet,
-        reference: opensshGet,
-        referenceLabel: "OpenSSH sftp",
-        unit: "MB/s",
-        note: NOTE,
-      },
-      {
-        name: `sftp put ${bytes / 1e6} MB`,
-        usernet: usernetPut,
-        reference: opensshPut,
-        referenceLabel: "OpenSSH sftp",
-        unit: "MB/s",
-        note: NOTE,
-      },
-    ];
 
     // npm's ssh2 under node (installed into a temporary folder, not the repository).
+    let ssh2: Ssh2Runner | undefined;
     try {
       await Deno.mkdir(NODE_DIR, { recursive: true });
       try {
@@ -186,47 +215,78 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
         await run("npm", ["install", "--silent", "--no-audit", "--no-fund", "ssh2"], NODE_DIR);
       }
       await Deno.writeTextFile(`${NODE_DIR}/bench.js`, NODE_SCRIPT);
-      const out = await run("node", [
-        "bench.js",
+      ssh2 = await Ssh2Runner.start([
         String(server.port),
         SSH_TEST_USER,
         `${dir}/id`,
         `${dir}/src.bin`,
         `${remoteHome}/bench-ssh2.bin`,
         `${dir}/back-ssh2.bin`,
-      ], NODE_DIR);
-      const { put, get } = JSON.parse(out.trim().split("\n").pop()!);
-      if (!await sameFile(`${dir}/src.bin`, `${dir}/back-ssh2.bin`)) {
-        throw new Error("ssh2's copy differs");
-      }
-      rows.push(
-        {
-          name: `sftp get ${bytes / 1e6} MB`,
-          usernet: usernetGet,
-          reference: mbps(get),
-          referenceLabel: "node ssh2 fastGet",
-          unit: "MB/s",
-          note: NOTE,
-        },
-        {
-          name: `sftp put ${bytes / 1e6} MB`,
-          usernet: usernetPut,
-          reference: mbps(put),
-          referenceLabel: "node ssh2 fastPut",
-          unit: "MB/s",
-          note: NOTE,
-        },
-      );
+      ]);
     } catch (e) {
-      const note = `ssh2 not measured: ${(e as Error).message.split("\n")[0]}`;
-      rows.push(
-        { ...rows[0], reference: undefined, referenceLabel: "node ssh2 fastGet", note },
-        { ...rows[1], reference: undefined, referenceLabel: "node ssh2 fastPut", note },
-      );
-    } finally {
-      await sftpRun(`-rm ${remoteHome}/bench-ssh2.bin\n`).catch(() => {});
+      ssh2Error = (e as Error).message.split("\n")[0];
     }
-    return rows;
+
+    for (let round = 0; round < ROUNDS; round++) {
+      await sync();
+      let t = performance.now();
+      await sftp.put(`${dir}/src.bin`, `${remoteHome}/bench-usernet.bin`);
+      best.usernet.put = Math.max(best.usernet.put, mbps((performance.now() - t) / 1000));
+      await sync();
+      t = performance.now();
+      await sftp.get(`${remoteHome}/bench-usernet.bin`, `${dir}/back-usernet.bin`);
+      best.usernet.get = Math.max(best.usernet.get, mbps((performance.now() - t) / 1000));
+
+      await sync();
+      const put = await sftpRun(`put ${dir}/src.bin ${remoteHome}/bench-openssh.bin\n`);
+      best.openssh.put = Math.max(best.openssh.put, mbps(put - login));
+      await sync();
+      const get = await sftpRun(`get ${remoteHome}/bench-openssh.bin ${dir}/back-openssh.bin\n`);
+      best.openssh.get = Math.max(best.openssh.get, mbps(get - login));
+
+      if (!ssh2 || ssh2Error) continue;
+      try {
+        const times = await ssh2.round();
+        best.ssh2.put = Math.max(best.ssh2.put, mbps(times.put));
+        best.ssh2.get = Math.max(best.ssh2.get, mbps(times.get));
+      } catch (e) {
+        ssh2Error = (e as Error).message.split("\n")[0];
+      }
+    }
+    await ssh2?.close().catch(() => {});
+
+    await sftp.remove(`${remoteHome}/bench-usernet.bin`);
+    await sftp.close();
+    await client.close();
+    for (const who of ["usernet", "openssh", ...(ssh2Error ? [] : ["ssh2"])]) {
+      if (!await sameFile(`${dir}/src.bin`, `${dir}/back-${who}.bin`)) {
+        throw new Error(`${who}'s copy differs`);
+      }
+      await Deno.remove(`${dir}/back-${who}.bin`);
+    }
+    await sftpRun(`rm ${remoteHome}/bench-openssh.bin\n`);
+    await sftpRun(`-rm ${remoteHome}/bench-ssh2.bin\n`).catch(() => {});
+
+    const row = (
+      op: "get" | "put",
+      reference: number | undefined,
+      referenceLabel: string,
+      rowNote = note,
+    ): BenchRow => ({
+      name: `sftp ${op} ${bytes / 1e6} MB`,
+      usernet: best.usernet[op],
+      reference,
+      referenceLabel,
+      unit: "MB/s",
+      note: rowNote,
+    });
+    const ssh2Note = ssh2Error ? `ssh2 not measured: ${ssh2Error}` : note;
+    return [
+      row("get", best.openssh.get, "OpenSSH sftp"),
+      row("put", best.openssh.put, "OpenSSH sftp"),
+      row("get", ssh2Error ? undefined : best.ssh2.get, "node ssh2 fastGet", ssh2Note),
+      row("put", ssh2Error ? undefined : best.ssh2.put, "node ssh2 fastPut", ssh2Note),
+    ];
   } finally {
     await server.stop();
   }
