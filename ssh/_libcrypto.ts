@@ -71,13 +71,43 @@ function library(): Libcrypto | undefined {
     if (ffiGranted()) {
       for (const name of NAMES) {
         try {
-          loaded = Deno.dlopen(name, SYMBOLS).symbols;
-          break;
+          const lib = Deno.dlopen(name, SYMBOLS).symbols;
+          if (selfTest(lib)) {
+            loaded = lib;
+            break;
+          }
         } catch { /* try the next name */ }
       }
     }
   }
   return loaded ?? undefined;
+}
+
+const hex = (s: string) => Uint8Array.from(s.match(/../g)!, (b) => parseInt(b, 16));
+
+/**
+ * The library must reproduce a published AES-GCM vector (McGrew and Viega, "The Galois/Counter
+ * Mode of Operation", test case 2: zero key, IV and block) before it carries any packet, so a
+ * library with another ABI or constants is never used.
+ */
+function selfTest(lib: Libcrypto): boolean {
+  try {
+    const gcm = new NativeAesGcm(lib, new Uint8Array(16));
+    const iv = new Uint8Array(12);
+    const body = new Uint8Array(16);
+    const tag = new Uint8Array(16);
+    gcm.seal(iv, new Uint8Array(0), body, tag);
+    const same = (a: Uint8Array, b: Uint8Array) => a.every((x, i) => x === b[i]);
+    if (!same(body, hex("0388dace60b6a392f328c2b971b2fe78"))) return false;
+    if (!same(tag, hex("ab6e47d42cec13bdf53a67b21257bddf"))) return false;
+    const out = new Uint8Array(16);
+    const badTag = tag.slice();
+    badTag[15] ^= 1;
+    return gcm.open(iv, new Uint8Array(0), body, tag, out) && out.every((b) => b === 0) &&
+      !gcm.open(iv, new Uint8Array(0), body, badTag, out);
+  } catch {
+    return false;
+  }
 }
 
 /**
