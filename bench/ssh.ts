@@ -17,6 +17,7 @@
 
 import { SSH_TEST_USER, startSshd } from "../tests/interop/ssh_sshd_server.ts";
 import { connect, KnownHosts, SshPrivateKey } from "../ssh/mod.ts";
+import { nativeCryptoAvailable } from "../ssh/_libcrypto.ts";
 import { type BenchRow, formatTable } from "./row.ts";
 
 export type { BenchRow } from "./row.ts";
@@ -137,20 +138,24 @@ export async function sshBench(bytes = 200_000_000): Promise<BenchRow[]> {
           mbps(Math.max(0.001, (performance.now() - t0) / 1000 - noop)),
         );
       }
+      // AES-GCM runs on libcrypto when usernet may use FFI, else on WebCrypto and noble.
+      const rowNote = cipher.includes("gcm")
+        ? `${note}, usernet with ${nativeCryptoAvailable() ? "libcrypto" : "WebCrypto"} AES-GCM`
+        : note;
       rows.push({
         name: `ssh exec cat <file> (download), ${label}`,
         usernet: ours,
         reference: theirs,
         referenceLabel: "OpenSSH ssh",
         unit: "MB/s",
-        note,
+        note: rowNote,
       }, {
         name: `ssh exec cat > /dev/null (upload), ${label}`,
         usernet: oursUp,
         reference: theirsUp,
         referenceLabel: "OpenSSH ssh",
         unit: "MB/s",
-        note,
+        note: rowNote,
       });
     }
 

@@ -77,3 +77,39 @@ Deno.test("channel: stderr, exit-status and EOF reach the streams", async () => 
   ok((await r.read()).done);
   equal((await ch.exit).code, 4);
 });
+
+Deno.test("channel: with the host's sendData fast path, data is copied at once and back-pressure is awaited", async () => {
+  const sent: Array<{ header: Uint8Array; data: Uint8Array }> = [];
+  let release: (() => void) | undefined;
+  const host = {
+    send: () => Promise.resolve(),
+    release: () => {},
+    // Copies as a transport does; asks the channel to wait after the second packet.
+    sendData(header: Uint8Array, data: Uint8Array) {
+      sent.push({ header: header.slice(), data: data.slice() });
+      return sent.length === 2 ? new Promise<void>((r) => (release = r)) : undefined;
+    },
+  };
+  const ch = new SshChannel(host, 0, "session");
+  ch._confirm(9, 1 << 20, 2000);
+  const w = ch.writable.getWriter();
+  const chunk = Uint8Array.from({ length: 7000 }, (_, i) => i & 0xff);
+  const writing = w.write(chunk);
+  await new Promise((r) => setTimeout(r, 10));
+  equal(sent.length, 2); // waiting on the host
+  release!();
+  await writing;
+  equal(sent.length, 4);
+  const ids = sent.map((s) => new DataView(s.header.buffer).getUint32(1));
+  ok(ids.every((id) => id === 9));
+  equal(sent.map((s) => s.header[0]).join(), "94,94,94,94");
+  equal(sent.map((s) => new DataView(s.header.buffer).getUint32(5)).join(), "2000,2000,2000,1000");
+  equal(sent.map((s) => s.data.length).join(), "2000,2000,2000,1000");
+  const joined = new Uint8Array(7000);
+  let at = 0;
+  for (const s of sent) {
+    joined.set(s.data, at);
+    at += s.data.length;
+  }
+  equal(joined.join(), chunk.join());
+});
