@@ -56,10 +56,7 @@ export async function splice(
         result[count] += n;
       }
       await to.closeWrite();
-    } catch (error) {
-      if ((globalThis as { USERNET_DEBUG?: boolean }).USERNET_DEBUG) {
-        console.error("splice:", error);
-      }
+    } catch {
       if (!failed) {
         failed = true;
         // One side failed: make the other see a reset, not a clean close.
