@@ -134,7 +134,9 @@ export function hasNicFlags(flags: NicFlags): boolean {
 export async function openStack(
   flags: NicFlags,
   log: (line: string) => void = () => {},
+  options: { wrapNic?: (nic: Nic) => Nic } = {},
 ): Promise<Stack> {
+  const wrap = options.wrapNic ?? ((nic: Nic) => nic);
   if (flags.address && flags.dhcp) throw new UsageError("choose --address or --dhcp, not both");
   const dns = flags.dns?.split(",").filter(Boolean);
   if (!hasNicFlags(flags)) {
@@ -143,7 +145,7 @@ export async function openStack(
       dhcp: !flags.address,
       address: flags.address,
       stack: dns ? { dns } : undefined,
-      wrapNic: flags.pcap ? (nic) => new PcapNic(nic, flags.pcap!) : undefined,
+      wrapNic: (nic) => wrap(flags.pcap ? new PcapNic(nic, flags.pcap) : nic),
     });
     const v4 = net.stack.ipv4!;
     log(
@@ -164,7 +166,7 @@ export async function openStack(
   const nic = await openNic(flags, log);
   let stack: Stack;
   try {
-    stack = new Stack({ nic, address: flags.address, gateway: flags.gateway, dns });
+    stack = new Stack({ nic: wrap(nic), address: flags.address, gateway: flags.gateway, dns });
   } catch (error) {
     nic.close();
     throw error;

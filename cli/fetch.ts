@@ -17,7 +17,7 @@ import {
   NIC_FLAG_OPTIONS,
   NIC_FLAGS_HELP,
   type NicFlags,
-  openNic,
+  openStack,
   runMain,
   UsageError,
 } from "./_nic_flags.ts";
@@ -27,9 +27,8 @@ import { createFetch } from "../http/fetch.ts";
 import type { ResponseHeadersEvent } from "../http/events.ts";
 import { HttpError, TlsFailed } from "../http/errors.ts";
 import { CertificateError } from "../tls/x509/errors.ts";
-import { PcapNic } from "../drivers/pcap.ts";
 import type { Nic } from "../drivers/nic.ts";
-import { Stack } from "../net/stack.ts";
+import type { Stack } from "../net/stack.ts";
 
 const HELP = `usage: deno task fetch URL [options] [NIC-FLAGS]
 Fetch URL (http or https) through a usernet stack and write the body to stdout.
@@ -205,46 +204,13 @@ export async function openFetchStack(
   flags: NicFlags,
   timeline?: FetchTimeline,
 ): Promise<FetchStackHandle> {
-  if (flags.address && flags.dhcp) throw new UsageError("choose --address or --dhcp, not both");
-  const dns = flags.dns?.split(",").filter(Boolean);
   const log = (line: string) => timeline?.note(line);
-  const trace = (nic: Nic) => timeline ? timeline.wrapNic(nic) : nic;
-  if (!hasNicFlags(flags)) {
-    const { hostNetwork } = await import("../net/gateway/host_network.ts");
-    log(
-      `bringing up a usernet stack behind the embedded gateway (the host's network)${
-        flags.address ? "" : "; address by DHCP"
-      }`,
-    );
-    const net = await hostNetwork({
-      dhcp: !flags.address,
-      address: flags.address,
-      stack: dns ? { dns } : undefined,
-      wrapNic: (nic) => trace(flags.pcap ? new PcapNic(nic, flags.pcap) : nic),
-    });
-    const v4 = net.stack.ipv4!;
-    log(
-      `usernet ${v4.address}/${v4.prefixLength} (MAC ${net.stack.mac}) is up; gateway ${net.gateway.address} = the host's 127.0.0.1, DNS ${net.gateway.dnsAddress} = the host's resolver`,
-    );
-    return { stack: net.stack, close: () => net.close() };
-  }
-  if (!flags.address && !flags.dhcp) {
-    throw new UsageError("--address A/P or --dhcp is required, e.g. --address 10.0.2.15/24");
-  }
-  const nic = await openNic(flags, log);
-  let stack: Stack;
-  try {
-    stack = new Stack({ nic: trace(nic), address: flags.address, gateway: flags.gateway, dns });
-  } catch (error) {
-    nic.close();
-    throw error;
-  }
-  if (flags.dhcp) {
-    const { dhcpUp } = await import("../net/dhcp/stack_client.ts");
-    await dhcpUp(stack, log);
-  }
+  const stack = await openStack(flags, log, {
+    wrapNic: timeline ? (nic: Nic) => timeline.wrapNic(nic) : undefined,
+  });
   const v4 = stack.ipv4;
-  log(`usernet ${v4?.address}/${v4?.prefixLength} on ${nic.name} (MAC ${stack.mac}) is up`);
+  const where = hasNicFlags(flags) ? ` on ${stack.nic.name}` : " behind the embedded gateway";
+  log(`usernet ${v4?.address}/${v4?.prefixLength}${where} (MAC ${stack.mac}) is up`);
   return { stack, close: () => stack.close() };
 }
 
