@@ -6,29 +6,23 @@
  *
  * @module
  */
+import { formatIpv4Address, parseIpv4Address, prefixMask } from "../wire/address.ts";
 
 /** Thrown when an address string or byte string is not a valid address. */
 export class InvalidAddress extends Error {
   override name = "InvalidAddress";
 }
 
-/** Formats a 32-bit unsigned IPv4 address as "a.b.c.d". */
-export function formatIpv4(address: number): string {
-  return `${address >>> 24}.${(address >>> 16) & 255}.${(address >>> 8) & 255}.${address & 255}`;
-}
+/** Formats a 32-bit unsigned IPv4 address as "a.b.c.d" (the wire module's formatter). */
+export const formatIpv4: (address: number) => string = formatIpv4Address;
 
 /** Parses "a.b.c.d" (decimal, no leading zeros beyond "0") into a 32-bit unsigned number. */
 export function parseIpv4(text: string): number {
-  const parts = text.split(".");
-  if (parts.length !== 4) throw new InvalidAddress(`"${text}" is not a dotted-quad IPv4 address`);
-  let value = 0;
-  for (const part of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part) || Number(part) > 255) {
-      throw new InvalidAddress(`"${text}" is not a dotted-quad IPv4 address`);
-    }
-    value = value * 256 + Number(part);
+  const address = parseIpv4Address(text);
+  if (address === undefined) {
+    throw new InvalidAddress(`"${text}" is not a dotted-quad IPv4 address`);
   }
-  return value >>> 0;
+  return address >>> 0;
 }
 
 /** Reads a big-endian IPv4 address from `bytes` at `offset`. */
@@ -59,7 +53,7 @@ export function prefixLengthToMask(prefixLength: number): number {
   if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > 32) {
     throw new InvalidAddress(`prefix length ${prefixLength} is not in 0..32`);
   }
-  return prefixLength === 0 ? 0 : (0xffffffff << (32 - prefixLength)) >>> 0;
+  return prefixMask(prefixLength);
 }
 
 /** Formats a 16-byte IPv6 address in the RFC 5952 canonical text form. */
