@@ -8,9 +8,9 @@
  * @module
  */
 
-import { Peer, run, waitFor } from "./_harness.ts";
+import { run, waitFor } from "./_harness.ts";
 import { createTapNamespace, type TestNamespace } from "./_netns.ts";
-import { SSH_TEST_PASSWORD, SSH_TEST_USER, type SshdServer } from "./ssh_sshd_server.ts";
+import { type SshdServer, startSshd } from "./ssh_sshd_server.ts";
 import { TapNic } from "../../drivers/tap.ts";
 import { FaultInjector, type FaultOptions } from "../../drivers/fault_injector.ts";
 import { Stack } from "../../net/stack.ts";
@@ -145,20 +145,6 @@ export async function writeRandomFile(path: string, size: number): Promise<strin
   return hex(new Uint8Array(digest));
 }
 
-async function ensureSshUser(): Promise<void> {
-  const exists = await run("id", [SSH_TEST_USER], { allowFail: true });
-  if (!/uid=/.test(exists)) await run("useradd", ["-m", "-s", "/bin/bash", SSH_TEST_USER]);
-  const chpasswd = new Deno.Command("chpasswd", { stdin: "piped", stdout: "null", stderr: "piped" })
-    .spawn();
-  const w = chpasswd.stdin.getWriter();
-  await w.write(new TextEncoder().encode(`${SSH_TEST_USER}:${SSH_TEST_PASSWORD}\n`));
-  await w.close();
-  const status = await chpasswd.output();
-  if (!status.success) {
-    throw new Error("chpasswd failed: " + new TextDecoder().decode(status.stderr));
-  }
-}
-
 /** What an SSH test needs from sshd. */
 export const SSHD_NEEDS = {
   root: true,
@@ -171,97 +157,12 @@ export const SSHD_NEEDS = {
  * (ed25519, ecdsa-256, ecdsa-384, rsa-2048), the test user's password, the given authorized keys
  * and `Subsystem sftp internal-sftp`. The same shape as `startSshd` on loopback.
  */
-export async function startSshdInNamespace(
+export function startSshdInNamespace(
   ns: TestNamespace,
   address: string,
   options: { port?: number; extraConfig?: string[]; authorizedKeys?: string[] } = {},
 ): Promise<SshdServer> {
-  await Deno.mkdir("/run/sshd", { recursive: true });
-  await ensureSshUser();
-  const dir = await Deno.makeTempDir({ prefix: "usernet-sshd-ns-" });
-  await Deno.chmod(dir, 0o755);
-  const keys: Array<[string, string[]]> = [
-    ["ed25519", ["-t", "ed25519"]],
-    ["ecdsa256", ["-t", "ecdsa", "-b", "256"]],
-    ["ecdsa384", ["-t", "ecdsa", "-b", "384"]],
-    ["rsa", ["-t", "rsa", "-b", "2048"]],
-  ];
-  await Promise.all(
-    keys.map(([name, args]) =>
-      run("ssh-keygen", [
-        "-q",
-        ...args,
-        "-N",
-        "",
-        "-C",
-        `host-${name}`,
-        "-f",
-        `${dir}/host_${name}`,
-      ])
-    ),
-  );
-  const port = options.port ?? 22;
-  const hostKeys: Record<string, string> = {};
-  let knownHosts = "";
-  const hostName = port === 22 ? address : `[${address}]:${port}`;
-  for (const [name] of keys) {
-    const line = (await Deno.readTextFile(`${dir}/host_${name}.pub`)).trim();
-    const [type, b64] = line.split(/\s+/);
-    hostKeys[type] = line;
-    knownHosts += `${hostName} ${type} ${b64}\n`;
-  }
-  const authorizedKeysPath = `${dir}/authorized_keys`;
-  await Deno.writeTextFile(authorizedKeysPath, (options.authorizedKeys ?? []).join("\n") + "\n");
-  await Deno.chmod(authorizedKeysPath, 0o644);
-  const config = [
-    `Port ${port}`,
-    `ListenAddress ${address}`,
-    ...keys.map(([name]) => `HostKey ${dir}/host_${name}`),
-    "PidFile none",
-    `AuthorizedKeysFile ${authorizedKeysPath}`,
-    "StrictModes no",
-    "PasswordAuthentication yes",
-    "KbdInteractiveAuthentication yes",
-    "UsePAM yes",
-    "PermitRootLogin no",
-    "AcceptEnv LANG LC_* USERNET_*",
-    "Subsystem sftp internal-sftp",
-    "MaxStartups 200",
-    "MaxAuthTries 20",
-    "LogLevel VERBOSE",
-    ...(options.extraConfig ?? []),
-  ];
-  await Deno.writeTextFile(`${dir}/sshd_config`, config.join("\n") + "\n");
-  const peer = new Peer("sshd", "ip", [
-    "netns",
-    "exec",
-    ns.name,
-    "/usr/sbin/sshd",
-    "-D",
-    "-e",
-    "-f",
-    `${dir}/sshd_config`,
-  ]);
-  const cleanupDir = () => Deno.remove(dir, { recursive: true }).catch(() => {});
-  try {
-    await peer.waitForOutput(`Server listening on ${address} port ${port}`, 15_000);
-  } catch (e) {
-    await peer.stop();
-    await cleanupDir();
-    throw e;
-  }
-  return {
-    port,
-    dir,
-    peer,
-    knownHosts,
-    hostKeys,
-    authorizedKeysPath,
-    async stop() {
-      await peer.stop();
-      await cleanupDir();
-    },
-  };
+  return startSshd({ ...options, namespace: ns, address });
 }
 
 /**

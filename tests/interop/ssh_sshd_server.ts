@@ -7,6 +7,7 @@
  */
 
 import { freePort, Peer, run, tempDir } from "./_harness.ts";
+import type { TestNamespace } from "./_netns.ts";
 
 /** The local account the tests log in as. */
 export const SSH_TEST_USER = "usernet-ssh";
@@ -18,7 +19,7 @@ export interface SshdServer {
   port: number;
   dir: string;
   peer: Peer;
-  /** known_hosts text listing all host keys for `[127.0.0.1]:port`. */
+  /** known_hosts text listing all host keys for the address and port. */
   knownHosts: string;
   /** Host public key lines by type (`ssh-ed25519`, `ecdsa-sha2-nistp256`, ...). */
   hostKeys: Record<string, string>;
@@ -26,7 +27,8 @@ export interface SshdServer {
   stop(): Promise<void>;
 }
 
-async function ensureUser(): Promise<void> {
+/** Creates the test user if needed and (re)sets its password. */
+export async function ensureSshUser(): Promise<void> {
   const exists = await run("id", [SSH_TEST_USER], { allowFail: true });
   if (!/uid=/.test(exists)) {
     await run("useradd", ["-m", "-s", "/bin/bash", SSH_TEST_USER]);
@@ -43,7 +45,8 @@ async function ensureUser(): Promise<void> {
 }
 
 /**
- * Starts sshd with `extraConfig` lines (e.g. `RekeyLimit 1M`) and the given authorized keys.
+ * Starts sshd with `extraConfig` lines (e.g. `RekeyLimit 1M`) and the given authorized keys, on
+ * 127.0.0.1 and a free port, or inside `namespace` on `address:port` (default port 22).
  *
  * @example
  * ```ts ignore
@@ -53,10 +56,17 @@ async function ensureUser(): Promise<void> {
  * ```
  */
 export async function startSshd(
-  options: { extraConfig?: string[]; authorizedKeys?: string[]; logLevel?: string } = {},
+  options: {
+    extraConfig?: string[];
+    authorizedKeys?: string[];
+    logLevel?: string;
+    namespace?: TestNamespace;
+    address?: string;
+    port?: number;
+  } = {},
 ): Promise<SshdServer> {
   await Deno.mkdir("/run/sshd", { recursive: true });
-  await ensureUser();
+  await ensureSshUser();
   const { path: dir, cleanup } = await tempDir("sshd");
   await Deno.chmod(dir, 0o755);
   const keys: Array<[string, string[]]> = [
@@ -79,21 +89,23 @@ export async function startSshd(
       ])
     ),
   );
-  const port = freePort();
+  const address = options.address ?? "127.0.0.1";
+  const port = options.port ?? (options.namespace ? 22 : freePort());
+  const hostName = port === 22 ? address : `[${address}]:${port}`;
   const hostKeys: Record<string, string> = {};
   let knownHosts = "";
   for (const [name] of keys) {
     const line = (await Deno.readTextFile(`${dir}/host_${name}.pub`)).trim();
     const [type, b64] = line.split(/\s+/);
-    hostKeys[type === "ecdsa-sha2-nistp384" || type === "ecdsa-sha2-nistp256" ? type : type] = line;
-    knownHosts += `[127.0.0.1]:${port} ${type} ${b64}\n`;
+    hostKeys[type] = line;
+    knownHosts += `${hostName} ${type} ${b64}\n`;
   }
   const authorizedKeysPath = `${dir}/authorized_keys`;
   await Deno.writeTextFile(authorizedKeysPath, (options.authorizedKeys ?? []).join("\n") + "\n");
   await Deno.chmod(authorizedKeysPath, 0o644);
   const config = [
     `Port ${port}`,
-    "ListenAddress 127.0.0.1",
+    `ListenAddress ${address}`,
     ...keys.map(([name]) => `HostKey ${dir}/host_${name}`),
     "PidFile none",
     `AuthorizedKeysFile ${authorizedKeysPath}`,
@@ -110,9 +122,12 @@ export async function startSshd(
     ...(options.extraConfig ?? []),
   ];
   await Deno.writeTextFile(`${dir}/sshd_config`, config.join("\n") + "\n");
-  const peer = new Peer("sshd", "/usr/sbin/sshd", ["-D", "-e", "-f", `${dir}/sshd_config`]);
+  const sshd = ["/usr/sbin/sshd", "-D", "-e", "-f", `${dir}/sshd_config`];
+  const peer = options.namespace
+    ? options.namespace.spawn("sshd", sshd[0], sshd.slice(1))
+    : new Peer("sshd", sshd[0], sshd.slice(1));
   try {
-    await peer.waitForOutput(`Server listening on 127.0.0.1 port ${port}`, 15_000);
+    await peer.waitForOutput(`Server listening on ${address} port ${port}`, 15_000);
   } catch (e) {
     await peer.stop();
     await cleanup();
