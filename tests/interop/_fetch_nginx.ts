@@ -9,7 +9,8 @@
 import assert from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { freePort, Peer, tempDir, waitFor } from "./_harness.ts";
+import { freePort, type Peer, tempDir, waitFor } from "./_harness.ts";
+import { nginxLogs, startNginx } from "./_nginx.ts";
 import type { TestNamespace } from "./_netns.ts";
 import { createFetch, type CreateFetchOptions } from "../../http/fetch.ts";
 import type { HttpEvent, TlsDoneEvent } from "../../http/events.ts";
@@ -85,22 +86,11 @@ export async function withFetchNginx(
   // In a fresh namespace every port is free; on 127.0.0.1 ask the kernel.
   const port = ns ? 8080 : freePort();
   const tlsPort = ns ? 8443 : freePort();
-  const conf = `
-${Deno.uid() === 0 ? "user root;" : ""}
-daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log info;
-events { worker_connections 256; }
-http {
+  const peer = startNginx(
+    dir,
+    `
   log_format conn '$connection $connection_requests "$request" $status $body_bytes_sent';
   access_log ${dir}/access.log conn;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
   default_type application/octet-stream;
   keepalive_timeout 60s;
   keepalive_requests 10000;
@@ -132,11 +122,9 @@ http {
       client_body_buffer_size 1m;
     }
   }
-}
-`;
-  await Deno.writeTextFile(`${dir}/nginx.conf`, conf);
-  const args = ["-p", dir, "-c", `${dir}/nginx.conf`, "-e", `${dir}/error.log`];
-  const peer = ns ? ns.spawn("nginx", "nginx", args) : new Peer("nginx", "nginx", args);
+`,
+    { ns },
+  );
   try {
     await waitFor("nginx to start", async () => {
       const log = await Deno.readTextFile(`${dir}/error.log`).catch(() => "");
@@ -162,9 +150,7 @@ http {
       peer,
     });
   } catch (e) {
-    const log = await Deno.readTextFile(`${dir}/error.log`).catch(() => "");
-    const access = await Deno.readTextFile(`${dir}/access.log`).catch(() => "");
-    console.error(`nginx output:\n${peer.log}\nerror.log:\n${log}\naccess.log:\n${access}`);
+    console.error(await nginxLogs(dir, peer));
     throw e;
   } finally {
     await peer.stop();

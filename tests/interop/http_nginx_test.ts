@@ -4,7 +4,8 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { createFetch, type CreateFetchOptions } from "../../http/fetch.ts";
 import type { HttpEvent } from "../../http/events.ts";
-import { freePort, interopTest, Peer, tempDir, waitFor } from "./_harness.ts";
+import { freePort, interopTest, type Peer, tempDir, waitFor } from "./_harness.ts";
+import { nginxLogs, startNginx } from "./_nginx.ts";
 
 const NEEDS = { programs: ["nginx"] };
 const MB = 1024 * 1024;
@@ -29,23 +30,11 @@ async function withNginx(fn: (n: Nginx) => Promise<void>): Promise<void> {
   await Deno.mkdir(`${root}/gz`, { recursive: true });
   await Deno.writeTextFile(`${root}/gz/text.txt`, LOREM);
   const port = freePort();
-  const root0 = Deno.uid() === 0 ? "user root;" : "";
-  const conf = `
-${root0}
-daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log info;
-events { worker_connections 128; }
-http {
+  const peer = startNginx(
+    dir,
+    `
   log_format conn '$connection $connection_requests "$request" $status $body_bytes_sent';
   access_log ${dir}/access.log conn;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
   default_type application/octet-stream;
   keepalive_timeout 60s;
   keepalive_requests 10000;
@@ -80,17 +69,9 @@ http {
       client_body_buffer_size 1m;
     }
   }
-}
-`;
-  await Deno.writeTextFile(`${dir}/nginx.conf`, conf);
-  const peer = new Peer("nginx", "nginx", [
-    "-p",
-    dir,
-    "-c",
-    `${dir}/nginx.conf`,
-    "-e",
-    `${dir}/error.log`,
-  ]);
+`,
+    { workerConnections: 128 },
+  );
   try {
     await waitFor("nginx to listen", async () => {
       try {
@@ -102,9 +83,7 @@ http {
     }, 10_000);
     await fn({ port, root, dir, peer, origin: `http://127.0.0.1:${port}` });
   } catch (e) {
-    const log = await Deno.readTextFile(`${dir}/error.log`).catch(() => "");
-    const access = await Deno.readTextFile(`${dir}/access.log`).catch(() => "");
-    console.error(`nginx output:\n${peer.log}\nerror.log:\n${log}\naccess.log:\n${access}`);
+    console.error(await nginxLogs(dir, peer));
     throw e;
   } finally {
     await peer.stop();

@@ -5,7 +5,8 @@
 
 import { deepEqual, equal } from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { freePort, interopTest, Peer, tempDir, waitFor } from "./_harness.ts";
+import { freePort, interopTest, tempDir, waitFor } from "./_harness.ts";
+import { startNginx } from "./_nginx.ts";
 import { startTls, type TlsConnection } from "../../tls/tls_connection.ts";
 import { TicketCache } from "../../tls/ticket_cache.ts";
 import { generateCertificateAuthority, issueCertificate } from "../../tls/x509/generate.ts";
@@ -27,26 +28,15 @@ async function withNginx(
   await Deno.writeTextFile(`${dir}/cert.pem`, server.certPem);
   await Deno.writeTextFile(`${dir}/key.pem`, server.keyPem);
   await Deno.mkdir(`${dir}/www`);
-  await Deno.mkdir(`${dir}/tmp`);
   await Deno.writeTextFile(`${dir}/www/index.html`, "hello from nginx\n");
   const file = new Uint8Array(FILE_BYTES);
   for (let i = 0; i < file.length; i += 65536) crypto.getRandomValues(file.subarray(i, i + 65536));
   await Deno.writeFile(`${dir}/www/big.bin`, file);
   const port = freePort();
-  await Deno.writeTextFile(
-    `${dir}/nginx.conf`,
+  const peer = startNginx(
+    dir,
     `
-worker_processes 1;
-error_log ${dir}/error.log info;
-pid ${dir}/nginx.pid;
-events { worker_connections 64; }
-http {
   access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
   types { application/octet-stream bin; text/html html; }
   server {
     listen 127.0.0.1:${port} ssl;
@@ -57,17 +47,9 @@ http {
     root ${dir}/www;
     keepalive_requests 100;
   }
-}
 `,
+    { workerConnections: 64 },
   );
-  const peer = new Peer("nginx", "nginx", [
-    "-p",
-    dir,
-    "-c",
-    `${dir}/nginx.conf`,
-    "-g",
-    "daemon off; master_process off;",
-  ]);
   try {
     await waitFor("nginx to listen", async () => {
       try {

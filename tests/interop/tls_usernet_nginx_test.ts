@@ -6,6 +6,7 @@
 
 import { equal, ok } from "node:assert/strict";
 import { interopTest, type Peer, tempDir } from "./_harness.ts";
+import { startNginx } from "./_nginx.ts";
 import {
   hex,
   TAP_NEEDS,
@@ -37,25 +38,12 @@ async function withNginx(
   await Deno.writeTextFile(`${dir}/cert.pem`, server.certPem);
   await Deno.writeTextFile(`${dir}/key.pem`, server.keyPem);
   await Deno.mkdir(`${dir}/www`);
-  await Deno.mkdir(`${dir}/tmp`);
   await Deno.writeTextFile(`${dir}/www/index.html`, "hello from nginx over usernet\n");
   const sha = await writeRandomFile(`${dir}/www/big.bin`, FILE_BYTES);
   await Deno.chmod(`${dir}/www/big.bin`, 0o644);
   const net = await usernetOnTap("tls-nginx", { subnet: 92 });
-  await Deno.writeTextFile(
-    `${dir}/nginx.conf`,
-    `
-worker_processes 1;
-error_log ${dir}/error.log info;
-pid ${dir}/nginx.pid;
-events { worker_connections 64; }
-http {
+  const http = `
   access_log off;
-  client_body_temp_path ${dir}/tmp/body;
-  proxy_temp_path ${dir}/tmp/proxy;
-  fastcgi_temp_path ${dir}/tmp/fastcgi;
-  uwsgi_temp_path ${dir}/tmp/uwsgi;
-  scgi_temp_path ${dir}/tmp/scgi;
   types { application/octet-stream bin; text/html html; }
   server {
     listen ${net.linux}:${PORT} ssl;
@@ -66,19 +54,10 @@ http {
     root ${dir}/www;
     keepalive_requests 100;
   }
-}
-`,
-  );
+`;
   let peer: Peer | undefined;
   try {
-    peer = net.ns.spawn("nginx", "nginx", [
-      "-p",
-      dir,
-      "-c",
-      `${dir}/nginx.conf`,
-      "-g",
-      "daemon off; master_process off;",
-    ]);
+    peer = startNginx(dir, http, { ns: net.ns, workerConnections: 64 });
     await waitForListener(net.ns, PORT);
     await fn(net, ca.certPem, sha);
   } catch (e) {
