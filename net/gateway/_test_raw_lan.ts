@@ -8,12 +8,11 @@
 import type { MemoryNic } from "../../drivers/memory.ts";
 import { type Frame, FRAME_NEEDS_CHECKSUM } from "../../drivers/nic.ts";
 import { completeChecksum } from "../wire/checksum.ts";
-import { parseArp, writeArp } from "../wire/arp.ts";
-import { parseEthernet, writeEthernetHeader } from "../wire/ethernet.ts";
-import { parseIpv4, PROTOCOL_TCP, PROTOCOL_UDP, writeIpv4Header } from "../wire/ipv4.ts";
-import { parseTcp, TcpFlags, type TcpOptions, tcpOptionsLength, writeTcp } from "../wire/tcp.ts";
+import { writeEthernetHeader } from "../wire/ethernet.ts";
+import { PROTOCOL_UDP, writeIpv4Header } from "../wire/ipv4.ts";
+import { TcpFlags, type TcpOptions } from "../wire/tcp.ts";
 import { writeUdp } from "../wire/udp.ts";
-import { WireError } from "../wire/errors.ts";
+import { arpReplyFor, tcpFrame, tcpOfFrame } from "../_test_raw_frames.ts";
 
 /** A TCP segment the raw host received. */
 export interface RawLanSegment {
@@ -74,38 +73,20 @@ export class RawLanHost {
   }
 
   #input(data: Uint8Array): void {
-    const eth = parseEthernet(data);
-    if (eth instanceof WireError) return;
-    if (eth.etherType === 0x0806) {
-      const arp = parseArp(eth.payload);
-      if (
-        arp instanceof WireError || arp.operation !== 1 || !this.posesAs(arp.targetProtocolAddress)
-      ) return;
-      const reply = new Uint8Array(42);
-      writeEthernetHeader(reply, 0, eth.source, this.nic.mac, 0x0806);
-      writeArp(
-        reply,
-        14,
-        2,
-        this.nic.mac,
-        arp.targetProtocolAddress,
-        arp.senderHardwareAddress,
-        arp.senderProtocolAddress,
-      );
+    const reply = arpReplyFor(data, this.nic.mac, this.posesAs);
+    if (reply) {
       this.nic.transmit([{ data: reply }]);
       return;
     }
-    if (eth.etherType !== 0x0800) return;
-    const ip = parseIpv4(eth.payload);
-    if (ip instanceof WireError || ip.protocol !== PROTOCOL_TCP) return;
-    const tcp = parseTcp(ip.payload, ip.source, ip.destination);
-    if (tcp instanceof WireError) return;
+    const found = tcpOfFrame(data);
+    if (!found) return;
+    const { source, destination, tcp } = found;
     const name = flagNames(tcp.flags);
     this.counts[name] = (this.counts[name] ?? 0) + 1;
     if (this.segments.length < this.keep) {
       this.segments.push({
-        source: ip.source,
-        destination: ip.destination,
+        source,
+        destination,
         sourcePort: tcp.sourcePort,
         destinationPort: tcp.destinationPort,
         seq: tcp.sequence,
@@ -121,28 +102,15 @@ export class RawLanHost {
 
   /** A frame carrying one TCP segment. */
   tcpFrame(s: RawLanTcp): Uint8Array {
-    const payload = s.payload ?? new Uint8Array(0);
-    const tcpLength = 20 + (s.options ? tcpOptionsLength(s.options) : 0) + payload.length;
-    const frame = new Uint8Array(34 + tcpLength);
-    writeEthernetHeader(frame, 0, this.gatewayMac, this.nic.mac, 0x0800);
-    writeTcp(frame, 34, s.source, s.destination, {
+    return tcpFrame(this.nic.mac, this.gatewayMac, s.source, s.destination, {
       sourcePort: s.sourcePort,
       destinationPort: s.destinationPort,
-      sequence: s.seq >>> 0,
-      acknowledgment: (s.ack ?? 0) >>> 0,
+      sequence: s.seq,
+      acknowledgment: s.ack ?? 0,
       flags: s.flags,
       window: s.window ?? 65535,
       options: s.options,
-    }, payload);
-    writeIpv4Header(frame, 14, {
-      source: s.source,
-      destination: s.destination,
-      protocol: PROTOCOL_TCP,
-      payloadLength: tcpLength,
-      identification: 0,
-      ttl: 64,
-    });
-    return frame;
+    }, s.payload);
   }
 
   /** Sends TCP segments, one frame each, in one batch. */

@@ -7,17 +7,9 @@
  */
 import type { MemoryNic } from "../../drivers/memory.ts";
 import { parseIpv4Address, parseMac } from "../wire/address.ts";
-import { parseArp, writeArp } from "../wire/arp.ts";
-import { parseEthernet, writeEthernetHeader } from "../wire/ethernet.ts";
-import { parseIpv4, PROTOCOL_TCP, writeIpv4Header } from "../wire/ipv4.ts";
-import {
-  parseTcp,
-  parseTcpOptions,
-  type TcpOptions,
-  tcpOptionsLength,
-  writeTcp,
-} from "../wire/tcp.ts";
+import { parseTcpOptions, type TcpOptions } from "../wire/tcp.ts";
 import { WireError } from "../wire/errors.ts";
+import { arpReplyFor, tcpFrame, tcpOfFrame } from "../_test_raw_frames.ts";
 import { parseFlags } from "./_test_harness.ts";
 
 /** A TCP segment the raw peer received. */
@@ -60,33 +52,13 @@ export class RawTcpPeer {
   }
 
   #input(data: Uint8Array): void {
-    const eth = parseEthernet(data);
-    if (eth instanceof WireError) return;
-    if (eth.etherType === 0x0806) {
-      const arp = parseArp(eth.payload);
-      if (
-        arp instanceof WireError || arp.operation !== 1 ||
-        arp.targetProtocolAddress !== this.address
-      ) return;
-      const reply = new Uint8Array(42);
-      writeEthernetHeader(reply, 0, eth.source, this.nic.mac, 0x0806);
-      writeArp(
-        reply,
-        14,
-        2,
-        this.nic.mac,
-        this.address,
-        arp.senderHardwareAddress,
-        arp.senderProtocolAddress,
-      );
+    const reply = arpReplyFor(data, this.nic.mac, (a) => a === this.address);
+    if (reply) {
       this.nic.transmit([{ data: reply }]);
       return;
     }
-    if (eth.etherType !== 0x0800) return;
-    const ip = parseIpv4(eth.payload);
-    if (ip instanceof WireError || ip.protocol !== PROTOCOL_TCP) return;
-    const tcp = parseTcp(ip.payload, ip.source, ip.destination);
-    if (tcp instanceof WireError) return;
+    const tcp = tcpOfFrame(data)?.tcp;
+    if (!tcp) return;
     const options = parseTcpOptions(tcp.optionBytes);
     this.segments.push({
       sourcePort: tcp.sourcePort,
@@ -116,13 +88,8 @@ export class RawTcpPeer {
     options?: TcpOptions;
     payload?: Uint8Array;
   }): void {
-    const payload = segment.payload ?? new Uint8Array(0);
-    const tcpLength = 20 + (segment.options ? tcpOptionsLength(segment.options) : 0) +
-      payload.length;
-    const frame = new Uint8Array(34 + tcpLength);
     const destination = parseIpv4Address(this.stackAddress)!;
-    writeEthernetHeader(frame, 0, this.#peerMac!, this.nic.mac, 0x0800);
-    writeTcp(frame, 34, this.address, destination, {
+    const frame = tcpFrame(this.nic.mac, this.#peerMac!, this.address, destination, {
       sourcePort: segment.sourcePort,
       destinationPort: segment.destinationPort,
       sequence: segment.seq,
@@ -130,15 +97,7 @@ export class RawTcpPeer {
       flags: parseFlags(segment.flags),
       window: segment.window ?? 65535,
       options: segment.options,
-    }, payload);
-    writeIpv4Header(frame, 14, {
-      source: this.address,
-      destination,
-      protocol: PROTOCOL_TCP,
-      payloadLength: tcpLength,
-      identification: 0,
-      ttl: 64,
-    });
+    }, segment.payload);
     this.nic.transmit([{ data: frame }]);
   }
 
