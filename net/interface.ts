@@ -361,11 +361,6 @@ export class NetworkInterface {
     return c.gateway;
   }
 
-  /** The largest payload a single unfragmented IPv4 packet can carry on this link. */
-  get maxPayload(): number {
-    return this.mtu - IPV4_HEADER_LENGTH;
-  }
-
   /** A fresh IPv4 identification value. */
   nextIdentification(): number {
     this.#identification = (this.#identification + 1) & 0xffff;

@@ -7,10 +7,10 @@
 import type { Nic } from "../drivers/nic.ts";
 import { formatIpv4Address, formatMac, parseIpv4Address } from "./wire/address.ts";
 import { ICMP_DESTINATION_UNREACHABLE, UnreachableCode } from "./wire/icmpv4.ts";
-import { type Ipv4Packet, PROTOCOL_ICMP, PROTOCOL_TCP, PROTOCOL_UDP } from "./wire/ipv4.ts";
+import { PROTOCOL_ICMP, PROTOCOL_TCP, PROTOCOL_UDP } from "./wire/ipv4.ts";
 import { Closed, HostUnreachable, InvalidArgument, type NetError } from "./errors.ts";
 import { type InterfaceOptions, type Ipv4Config, NetworkInterface } from "./interface.ts";
-import { type IcmpErrorReport, IcmpLayer, type PingOptions, type PingReply } from "./icmp.ts";
+import { IcmpLayer, type PingOptions, type PingReply } from "./icmp.ts";
 import { type StackStats, StatsCounters } from "./stats.ts";
 import { type ListenDatagramOptions, UdpLayer, type UdpSocket } from "./udp.ts";
 import type { StackInternals } from "./_internals.ts";
@@ -189,7 +189,6 @@ export class Stack extends EventTarget {
       } else if (report.protocol === PROTOCOL_TCP) {
         this.#tcp.icmpError(report);
       }
-      for (const l of this.#icmpErrorListeners) l(report);
     };
     if (options.address) {
       const { address, prefixLength } = parseCidr(options.address);
@@ -269,8 +268,6 @@ export class Stack extends EventTarget {
     this.#assertOpen();
     return ntpQueryOver(this, server, options);
   }
-
-  readonly #icmpErrorListeners = new Set<(report: IcmpErrorReport) => void>();
 
   /** The NIC's MAC address as text. */
   get mac(): string {
@@ -494,18 +491,6 @@ export class Stack extends EventTarget {
     this.#timed.delete(layer);
   }
 
-  /** @internal Subscribes to ICMP errors about packets we sent. */
-  _onIcmpError(listener: (report: IcmpErrorReport) => void): () => void {
-    this.#icmpErrorListeners.add(listener);
-    return () => this.#icmpErrorListeners.delete(listener);
-  }
-
-  /** @internal Sends an ICMP error about a received packet. */
-  _sendIcmpError(packet: Ipv4Packet, type: number, code: number): void {
-    this.#icmp.sendError(packet, type, code, this.#clock());
-    this.#kick();
-  }
-
   // ---- the event loop ----
 
   #parseAddress(text: string): number {
@@ -533,15 +518,6 @@ export class Stack extends EventTarget {
         error,
       );
     }
-    for (const l of this.#unreachableListeners) l(frame, error);
-  }
-
-  readonly #unreachableListeners = new Set<(frame: Uint8Array, error: NetError) => void>();
-
-  /** @internal Subscribes to packets dropped because their next hop did not resolve. */
-  _onUnreachable(listener: (frame: Uint8Array, error: NetError) => void): () => void {
-    this.#unreachableListeners.add(listener);
-    return () => this.#unreachableListeners.delete(listener);
   }
 
   async #receiveLoop(): Promise<void> {
