@@ -98,22 +98,22 @@ export class QemuStreamNic implements Nic {
   }
 
   async #readLoop(): Promise<void> {
-    // Reads arrive split and merged arbitrarily: deframe from a growing window.
-    let buffer = new Uint8Array(256 * 1024);
+    // Reads arrive split and merged arbitrarily. Frames are handed out as views of the read
+    // buffer (no copy per frame), so a buffer is never rewritten: when little room is left, the
+    // unfinished tail moves to a fresh buffer and the old one lives as long as its frames do.
+    const size = 256 * 1024;
+    let buffer = new Uint8Array(size);
     let start = 0;
     let end = 0;
     try {
       for (;;) {
-        if (end === buffer.length) {
-          if (start > 0) {
-            buffer.copyWithin(0, start, end);
-            end -= start;
-            start = 0;
-          } else {
-            const bigger = new Uint8Array(buffer.length * 2);
-            bigger.set(buffer.subarray(0, end));
-            buffer = bigger;
-          }
+        if (buffer.length - end < 16 * 1024) {
+          const rest = end - start;
+          const next = new Uint8Array(Math.max(size, 2 * rest));
+          next.set(buffer.subarray(start, end));
+          buffer = next;
+          start = 0;
+          end = rest;
         }
         const n = await this.#conn.read(buffer.subarray(end));
         if (n === null) break;
@@ -126,7 +126,7 @@ export class QemuStreamNic implements Nic {
             throw new RangeError(`frame length ${length} exceeds ${MAX_FRAME}: not a QEMU stream`);
           }
           if (end - start < 4 + length) break;
-          const data = buffer.slice(start + 4, start + 4 + length);
+          const data = buffer.subarray(start + 4, start + 4 + length);
           start += 4 + length;
           if (length < 14) {
             this.#stats.rxDropped++;
@@ -139,7 +139,6 @@ export class QemuStreamNic implements Nic {
             this.#stats.rxDropped++;
           }
         }
-        if (start === end) start = end = 0;
       }
     } catch (error) {
       if (!this.#closed) console.error(`usernet: ${this.name}: ${(error as Error).message}`);
