@@ -193,6 +193,9 @@ export async function upload(
     w?.();
   };
 
+  // Request buffers are reused once their reply is in: a fresh 255 KiB buffer per request
+  // costs a zero fill and page faults on every byte uploaded.
+  const spare: Uint8Array[] = [];
   const send = (buf: Uint8Array, at: number, n: number) => {
     const view = new DataView(buf.buffer, buf.byteOffset, header);
     buf[4] = FXP.WRITE;
@@ -204,6 +207,7 @@ export async function upload(
     session.requestPacket(buf.subarray(0, header + n))
       .then((reply) => {
         session.expectStatus(reply, "write", path);
+        spare.push(buf);
         acked += n;
         options.onBytes?.(acked);
       })
@@ -219,7 +223,7 @@ export async function upload(
   try {
     for (;;) {
       while (!error && !ended && inFlight < maxRequests) {
-        const buf = new Uint8Array(header + chunk);
+        const buf = spare.pop() ?? new Uint8Array(header + chunk);
         const n = await fill(source, buf.subarray(header));
         if (n < chunk) ended = true;
         if (n === 0 || error) break;
