@@ -6,7 +6,9 @@
  *
  * Fairness: the rounds are interleaved (usernet, OpenSSH, ssh2, then again), and the file
  * system is synced before every timed transfer, so no contender pays for the write-back of
- * the file another one (or the set-up) just wrote; the best of 3 counts.
+ * the file another one (or the set-up) just wrote. On a small machine the three processes of
+ * a transfer (client, sshd, its sftp child) share few cores and single rounds vary by ±30%,
+ * so the median of 5 rounds counts and each row's note gives the range.
  *
  *   deno run -A bench/sftp.ts [bytes=200000000]
  *
@@ -23,8 +25,8 @@ export type { BenchRow } from "./row.ts";
 
 const CIPHER = "aes128-gcm@openssh.com";
 const NODE_DIR = "/tmp/usernet-bench-ssh2";
-/** Each contender copies both ways this many times; the best time counts (warm caches, JIT). */
-const ROUNDS = 3;
+/** Each contender copies both ways this many times; the median counts. */
+const ROUNDS = 5;
 
 /**
  * One connection kept for all rounds (warm, as usernet's); each line on stdin starts a round:
@@ -136,6 +138,12 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   return x.length === y.length && await h(x) === await h(y);
 }
 
+/** The middle value (the upper middle of an even count). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
 /** Flushes dirty pages, so the next timed transfer does not pay for earlier write-back. */
 async function sync(): Promise<void> {
   await run("sync", []);
@@ -151,11 +159,12 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
   const mbps = (seconds: number) => bytes / 1e6 / seconds;
   const engine = nativeCryptoAvailable() ? "libcrypto AES-GCM" : "WebCrypto AES-GCM";
   const note = `sshd internal-sftp on 127.0.0.1, ${CIPHER}, usernet with ${engine}, ` +
-    `best of ${ROUNDS} interleaved rounds, synced before each transfer`;
-  const best = {
-    usernet: { put: 0, get: 0 },
-    openssh: { put: 0, get: 0 },
-    ssh2: { put: 0, get: 0 },
+    `median of ${ROUNDS} interleaved rounds, synced before each transfer`;
+  type Rates = { put: number[]; get: number[] };
+  const rounds: Record<"usernet" | "openssh" | "ssh2", Rates> = {
+    usernet: { put: [], get: [] },
+    openssh: { put: [], get: [] },
+    ssh2: { put: [], get: [] },
   };
   let ssh2Error: string | undefined;
   try {
@@ -231,24 +240,24 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
       await sync();
       let t = performance.now();
       await sftp.put(`${dir}/src.bin`, `${remoteHome}/bench-usernet.bin`);
-      best.usernet.put = Math.max(best.usernet.put, mbps((performance.now() - t) / 1000));
+      rounds.usernet.put.push(mbps((performance.now() - t) / 1000));
       await sync();
       t = performance.now();
       await sftp.get(`${remoteHome}/bench-usernet.bin`, `${dir}/back-usernet.bin`);
-      best.usernet.get = Math.max(best.usernet.get, mbps((performance.now() - t) / 1000));
+      rounds.usernet.get.push(mbps((performance.now() - t) / 1000));
 
       await sync();
       const put = await sftpRun(`put ${dir}/src.bin ${remoteHome}/bench-openssh.bin\n`);
-      best.openssh.put = Math.max(best.openssh.put, mbps(put - login));
+      rounds.openssh.put.push(mbps(put - login));
       await sync();
       const get = await sftpRun(`get ${remoteHome}/bench-openssh.bin ${dir}/back-openssh.bin\n`);
-      best.openssh.get = Math.max(best.openssh.get, mbps(get - login));
+      rounds.openssh.get.push(mbps(get - login));
 
       if (!ssh2 || ssh2Error) continue;
       try {
         const times = await ssh2.round();
-        best.ssh2.put = Math.max(best.ssh2.put, mbps(times.put));
-        best.ssh2.get = Math.max(best.ssh2.get, mbps(times.get));
+        rounds.ssh2.put.push(mbps(times.put));
+        rounds.ssh2.get.push(mbps(times.get));
       } catch (e) {
         ssh2Error = (e as Error).message.split("\n")[0];
       }
@@ -267,25 +276,26 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
     await sftpRun(`rm ${remoteHome}/bench-openssh.bin\n`);
     await sftpRun(`-rm ${remoteHome}/bench-ssh2.bin\n`).catch(() => {});
 
-    const row = (
-      op: "get" | "put",
-      reference: number | undefined,
-      referenceLabel: string,
-      rowNote = note,
-    ): BenchRow => ({
-      name: `sftp ${op} ${bytes / 1e6} MB`,
-      usernet: best.usernet[op],
-      reference,
-      referenceLabel,
-      unit: "MB/s",
-      note: rowNote,
-    });
-    const ssh2Note = ssh2Error ? `ssh2 not measured: ${ssh2Error}` : note;
+    const range = (rates: number[]) =>
+      `${Math.round(Math.min(...rates))}–${Math.round(Math.max(...rates))}`;
+    const row = (op: "get" | "put", who: "openssh" | "ssh2", referenceLabel: string): BenchRow => {
+      const measured = who === "openssh" || !ssh2Error;
+      return {
+        name: `sftp ${op} ${bytes / 1e6} MB`,
+        usernet: median(rounds.usernet[op]),
+        reference: measured ? median(rounds[who][op]) : undefined,
+        referenceLabel,
+        unit: "MB/s",
+        note: measured
+          ? `${note}; ranges ${range(rounds.usernet[op])} vs ${range(rounds[who][op])}`
+          : `ssh2 not measured: ${ssh2Error}`,
+      };
+    };
     return [
-      row("get", best.openssh.get, "OpenSSH sftp"),
-      row("put", best.openssh.put, "OpenSSH sftp"),
-      row("get", ssh2Error ? undefined : best.ssh2.get, "node ssh2 fastGet", ssh2Note),
-      row("put", ssh2Error ? undefined : best.ssh2.put, "node ssh2 fastPut", ssh2Note),
+      row("get", "openssh", "OpenSSH sftp"),
+      row("put", "openssh", "OpenSSH sftp"),
+      row("get", "ssh2", "node ssh2 fastGet"),
+      row("put", "ssh2", "node ssh2 fastPut"),
     ];
   } finally {
     await server.stop();
