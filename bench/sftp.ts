@@ -17,7 +17,6 @@
 
 import { SSH_TEST_USER, startSshd } from "../tests/interop/ssh_sshd_server.ts";
 import { connect, KnownHosts, SshPrivateKey } from "../ssh/mod.ts";
-import { openSftp } from "../ssh/sftp/mod.ts";
 import { nativeCryptoAvailable } from "../ssh/_libcrypto.ts";
 import { type BenchRow, formatTable } from "./row.ts";
 
@@ -190,7 +189,7 @@ export async function sftpBench(bytes = 200_000_000): Promise<BenchRow[]> {
       auth: { privateKey: key },
       algorithms: { cipher: [CIPHER] },
     });
-    const sftp = await openSftp(client);
+    const sftp = await client.sftp();
 
     // OpenSSH's sftp: time a batch, minus the same login with a batch doing nothing.
     const sftpRun = async (commands: string) => {

@@ -11,7 +11,7 @@ import { NIC_FLAG_OPTIONS, NIC_FLAGS_HELP, runMain, UsageError } from "./_nic_fl
 import { openConnector } from "./_connect.ts";
 import { ProgressBar } from "./_progress.ts";
 import { describeConnection, parseTarget, sshLogin } from "./ssh.ts";
-import { openSftp, type SftpClient, type TransferOptions } from "../ssh/sftp/mod.ts";
+import type { SftpClient, TransferOptions } from "../ssh/sftp/mod.ts";
 
 const HELP = `usage: deno task sftp [user@]host[:port] [options] [NIC flags]
   -P, --port PORT        port (default 22)
@@ -452,7 +452,7 @@ async function main(): Promise<number> {
     });
     if (log) describeConnection(client, log);
     try {
-      const sftp = await openSftp(client);
+      const sftp = await client.sftp();
       console.log(`Connected to ${target.host}.`);
       const interactive = values.batch === undefined && Deno.stdin.isTerminal();
       const shell = await SftpShell.start(sftp, {

@@ -10,7 +10,6 @@ import { parseArgs } from "node:util";
 import { NIC_FLAG_OPTIONS, runMain } from "../cli/_nic_flags.ts";
 import { openConnector } from "../cli/_connect.ts";
 import { parseTarget, sshLogin } from "../cli/ssh.ts";
-import { openSftp } from "../ssh/sftp/mod.ts";
 
 const hex = async (data: Uint8Array) =>
   Array.from(
@@ -34,7 +33,7 @@ runMain(async () => {
     identities: values.identity,
     knownHosts: values["known-hosts"],
   });
-  const sftp = await openSftp(client);
+  const sftp = await client.sftp();
 
   const data = new Uint8Array(10_000_000);
   for (let i = 0; i < data.length; i += 65536) crypto.getRandomValues(data.subarray(i, i + 65536));

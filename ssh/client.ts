@@ -24,6 +24,7 @@ import {
 } from "./channel.ts";
 import { KnownHosts, type KnownHostsResult } from "./known_hosts.ts";
 import type { SshPrivateKey } from "./private_key.ts";
+import { openSftp, type SftpClient, type SftpOptions } from "./sftp/client.ts";
 import {
   type AuthAttempt,
   AuthenticationFailed,
@@ -710,6 +711,23 @@ export class SshClient implements ChannelHost {
       throw e;
     }
     return channel;
+  }
+
+  /**
+   * Starts SFTP (the `sftp` subsystem on a new channel) and returns its client: `list`,
+   * `stat`, `get`, `put`, `mkdir`, `remove`, `rename`, `readFile`, `writeFile`, streams and
+   * the recursive copies. Closing it closes only its channel.
+   *
+   * @example
+   * ```ts ignore
+   * const sftp = await client.sftp();
+   * await sftp.put("report.pdf", "/srv/report.pdf", { preserve: true });
+   * console.log(await sftp.list("/srv"));
+   * await sftp.close();
+   * ```
+   */
+  sftp(options: SftpOptions = {}): Promise<SftpClient> {
+    return openSftp(this, options);
   }
 
   /**

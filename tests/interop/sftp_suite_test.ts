@@ -12,13 +12,7 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { interopTest, tempDir } from "./_harness.ts";
 import { SSH_TEST_USER, type SshdServer, startSshd } from "./ssh_sshd_server.ts";
 import { type Conn, connect, KnownHosts, type SshClient, SshPrivateKey } from "../../ssh/mod.ts";
-import {
-  NoSuchFile,
-  openSftp,
-  PermissionDenied,
-  type SftpClient,
-  SftpFailure,
-} from "../../ssh/sftp/mod.ts";
+import { NoSuchFile, PermissionDenied, type SftpClient, SftpFailure } from "../../ssh/sftp/mod.ts";
 
 /** Opens a TCP connection to the test server (loopback, or through usernet). */
 export type ConnectFn = (hostname: string, port: number) => Promise<Conn>;
@@ -260,7 +254,7 @@ export function sftpSuite(
         await server.stop();
         throw e;
       });
-      const sftp = await openSftp(client);
+      const sftp = await client.sftp();
       const home = await sftp.realpath(".");
       const dir = `${home}/sftp-${crypto.randomUUID().slice(0, 8)}`;
       try {
