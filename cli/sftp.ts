@@ -11,7 +11,7 @@ import { NIC_FLAG_OPTIONS, NIC_FLAGS_HELP, runMain, UsageError } from "./_nic_fl
 import { openConnector } from "./_connect.ts";
 import { ProgressBar } from "./_progress.ts";
 import { describeConnection, parseTarget, sshLogin } from "./ssh.ts";
-import type { SftpClient, TransferOptions } from "../ssh/sftp/mod.ts";
+import type { RecursiveOptions, SftpClient, TransferOptions } from "../ssh/sftp/mod.ts";
 
 const HELP = `usage: deno task sftp [user@]host[:port] [options] [NIC flags]
   -P, --port PORT        port (default 22)
@@ -135,6 +135,8 @@ export interface ShellIo {
   err(line: string): void;
   /** Whether to draw progress meters. */
   progress: boolean;
+  /** Where meters are drawn (default: stdout). */
+  progressWrite?: (text: string) => void;
 }
 
 /**
@@ -168,13 +170,45 @@ export class SftpShell {
   }
 
   #transfer(label: string): TransferOptions {
-    if (!this.io.progress) return {};
+    return this.#meters(label, "").options;
+  }
+
+  /**
+   * Progress for a recursive copy: with meters on, a meter per file (each file's `onFile`
+   * starts the next); with them off, a line per file, as OpenSSH's sftp prints.
+   */
+  #recursive(verb: "Fetching" | "Uploading"): RecursiveOptions {
+    const { options, next } = this.#meters("", verb);
+    return { ...options, onFile: next };
+  }
+
+  #meters(label: string, verb: string): {
+    options: TransferOptions;
+    next: (remote: string, local: string) => void;
+  } {
     let bar: ProgressBar | undefined;
+    let name = label;
+    const write = this.io.progressWrite;
     return {
-      onProgress: (done, total) => {
-        bar ??= new ProgressBar(label, total);
-        bar.update(done);
-        if (total !== undefined && done >= total) bar.finish(done);
+      options: {
+        onProgress: (done, total) => {
+          if (!this.io.progress) return;
+          bar ??= new ProgressBar(name, total, write ? { write } : {});
+          bar.update(done);
+          if (total !== undefined && done >= total) bar.finish(done);
+        },
+      },
+      next: (remote, local) => {
+        bar?.finish();
+        bar = undefined;
+        name = remote;
+        if (!this.io.progress) {
+          this.io.out(
+            verb === "Fetching"
+              ? `Fetching ${remote} to ${local}`
+              : `Uploading ${local} to ${remote}`,
+          );
+        }
       },
     };
   }
@@ -267,13 +301,7 @@ export class SftpShell {
             local = `${local}/${basename(remote)}`;
           }
           this.io.out(`Fetching ${remote}/ to ${local}`);
-          await sftp.getRecursive(remote, local, {
-            ...options,
-            onFile: (r, l) => {
-              if (!this.io.progress) this.io.out(`Fetching ${r} to ${l}`);
-            },
-            ...this.#transfer(basename(remote)),
-          });
+          await sftp.getRecursive(remote, local, { ...options, ...this.#recursive("Fetching") });
         } else {
           this.io.out(`Fetching ${remote} to ${local}`);
           await sftp.get(remote, local, { ...options, ...this.#transfer(basename(remote)) });
@@ -296,12 +324,7 @@ export class SftpShell {
         };
         if (recursive) {
           this.io.out(`Uploading ${local}/ to ${remote}`);
-          await sftp.putRecursive(local, remote, {
-            ...options,
-            onFile: (l, r) => {
-              if (!this.io.progress) this.io.out(`Uploading ${r} to ${l}`);
-            },
-          });
+          await sftp.putRecursive(local, remote, { ...options, ...this.#recursive("Uploading") });
         } else {
           this.io.out(`Uploading ${local} to ${remote}`);
           await sftp.put(local, remote, { ...options, ...this.#transfer(basename(local)) });

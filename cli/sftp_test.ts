@@ -63,3 +63,55 @@ Deno.test("sftp cli: commands against the scripted server; batch stops at the fi
   equal(err.length, 2);
   await sftp.close();
 });
+
+Deno.test("sftp cli: get -r and put -r draw a meter per file; lcd and lpwd move locally", async () => {
+  const server = new ScriptedSftpServer({ limits: 8192 });
+  server.addDir("/home");
+  server.addDir("/home/tree");
+  server.addDir("/home/tree/sub");
+  server.addFile("/home/tree/a.bin", new Uint8Array(20000).fill(1));
+  server.addFile("/home/tree/sub/b.bin", new Uint8Array(30000).fill(2));
+  const sftp = await SftpClient.start(server.stream);
+  const out: string[] = [];
+  let meters = "";
+  const shell = await SftpShell.start(sftp, {
+    out: (l) => out.push(l),
+    err: () => {},
+    progress: true,
+    progressWrite: (text) => (meters += text),
+  });
+  const local = await Deno.makeTempDir({ prefix: "usernet-sftp-cli-" });
+  const before = Deno.cwd();
+  try {
+    await shell.run(`lcd ${local}`);
+    await shell.run("lpwd");
+    equal(out.at(-1), `Local working directory: ${await Deno.realPath(local)}`);
+    await shell.run("cd /home");
+    await shell.run("get -r tree");
+    // One finished meter line per file, each with its own name and full size.
+    const finished = (text: string) => text.split("\n").filter((l) => l.includes("100%"));
+    const got = finished(meters);
+    equal(got.length, 2, meters);
+    ok(got.some((l) => l.includes("a.bin")), got.join("\n"));
+    ok(got.some((l) => l.includes("b.bin")), got.join("\n"));
+    deepEqual(await Deno.readFile(`${local}/tree/sub/b.bin`), new Uint8Array(30000).fill(2));
+
+    meters = "";
+    await shell.run("put -r tree copy");
+    const put = finished(meters);
+    equal(put.length, 2, meters);
+    ok(put.some((l) => l.includes("b.bin")), put.join("\n"));
+    const copied = server.fs.get("/home/copy/sub/b.bin")!;
+    deepEqual(copied.data.subarray(0, copied.size), new Uint8Array(30000).fill(2));
+
+    // Without meters, a line per file instead.
+    await shell.run("progress");
+    out.length = 0;
+    await shell.run("put -r tree copy2");
+    ok(out.includes(`Uploading tree/a.bin to /home/copy2/a.bin`), out.join("\n"));
+  } finally {
+    Deno.chdir(before);
+    await Deno.remove(local, { recursive: true });
+    await sftp.close();
+  }
+});
