@@ -1,8 +1,8 @@
 /**
  * `deno task ssh [user@]host [command...] [-p PORT] [-i KEY] [--known-hosts FILE]
  * [--accept-new] [-t] [-v] [NIC flags]`: runs a command and exits with its status, or opens
- * an interactive shell with a pty, like ssh(1). Connects through a usernet stack when NIC
- * flags are given, else through the host.
+ * an interactive shell with a pty, like ssh(1). Connects through a usernet stack: on the NIC
+ * the flags name, or with no NIC flag behind an embedded gateway to the host's network.
  *
  * Also exports the login steps `deno task sftp` shares (`parseTarget`, `sshLogin`).
  *

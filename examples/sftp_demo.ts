@@ -1,6 +1,8 @@
 /**
  * Uploads 10 MB of random bytes over SFTP and downloads them again, checking SHA-256 both
- * ways. With NIC flags the TCP connection runs on usernet's own stack; without, on the host's.
+ * ways. The TCP connection always runs on usernet's own stack: over the NIC the flags name, or
+ * with no NIC flag behind an embedded gateway to the host's network (there 10.0.2.2 is the
+ * host's loopback).
  *
  *   deno run -A examples/sftp_demo.ts user@10.0.2.2 -i ~/.ssh/id_ed25519 --tap tap0 --address 10.0.2.15/24
  *

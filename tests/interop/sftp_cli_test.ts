@@ -1,7 +1,8 @@
 /**
- * The `ssh` and `sftp` CLIs as a user runs them (`deno run cli/...` through Deno.Command)
- * against OpenSSH's sshd on 127.0.0.1: sftp batch mode with its error rules, ssh's exit
- * status propagation, stdin forwarding and host key policies.
+ * The `ssh` and `sftp` CLIs and examples/sftp_demo.ts as a user runs them (`deno run ...`
+ * through Deno.Command) against OpenSSH's sshd on 127.0.0.1: sftp batch mode with its error
+ * rules, ssh's exit status propagation, stdin forwarding and host key policies, and the demo's
+ * round trip through the embedded gateway with SHA-256 checked on both ends.
  */
 
 import { equal, ok } from "node:assert/strict";
@@ -24,7 +25,15 @@ async function cli(
   options: { cwd?: string; stdin?: string } = {},
 ): Promise<Run> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--config", `${root}deno.json`, `${root}cli/${script}`, ...args],
+    // A bare name is a CLI under cli/; a path is relative to the repository (examples/...).
+    args: [
+      "run",
+      "-A",
+      "--config",
+      `${root}deno.json`,
+      `${root}${script.includes("/") ? script : `cli/${script}`}`,
+      ...args,
+    ],
     cwd: options.cwd,
     stdin: "piped",
     stdout: "piped",
@@ -203,4 +212,24 @@ interopTest(
     });
   },
   { timeoutMs: 180_000 },
+);
+
+interopTest(
+  "openssh: examples/sftp_demo.ts uploads and downloads 10 MB through usernet, hashes equal",
+  needs,
+  async () => {
+    await withSetup(async ({ server, dir, common }) => {
+      // No NIC flag: usernet's stack behind the embedded gateway, where 10.0.2.2 is the host.
+      const knownHosts = server.knownHosts.replaceAll("127.0.0.1", "10.0.2.2");
+      await Deno.writeTextFile(`${dir}/known_hosts`, knownHosts);
+      const run = await cli("examples/sftp_demo.ts", [
+        ...common,
+        `${SSH_TEST_USER}@10.0.2.2:${server.port}`,
+      ]);
+      equal(run.code, 0, run.stdout + run.stderr);
+      ok(/^upload +[\d.]+ MB\/s +sha256 ok$/m.test(run.stdout), run.stdout);
+      ok(/^download +[\d.]+ MB\/s +sha256 ok$/m.test(run.stdout), run.stdout);
+    });
+  },
+  { timeoutMs: 120_000 },
 );
