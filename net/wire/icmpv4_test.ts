@@ -12,8 +12,20 @@ import {
   writeIcmpEcho,
   writeIcmpError,
 } from "./icmpv4.ts";
-import { parseIpv4, PROTOCOL_UDP } from "./ipv4.ts";
-import { edited, fails, ip, ipv4Of, linuxFrame, offloadedFrame, ok } from "./_test_util.ts";
+import { parseIpv4, PROTOCOL_ICMP, PROTOCOL_UDP } from "./ipv4.ts";
+import { internetChecksum } from "./checksum.ts";
+import { readPcap } from "../../drivers/pcap.ts";
+import {
+  edited,
+  fails,
+  hex,
+  ip,
+  ipv4Of,
+  linuxFrame,
+  offloadedFrame,
+  ok,
+  toHex,
+} from "./_test_util.ts";
 
 function icmpOf(frame: Uint8Array): IcmpMessage {
   return ok(parseIcmpv4(ipv4Of(frame).payload));
@@ -130,4 +142,99 @@ Deno.test("icmp: parse errors", () => {
   const damaged = edited(echo, (b) => b[60] ^= 0x10);
   assert.equal(ok(parseIcmpv4(damaged, false)).sequence, 1);
   assert.equal(ICMP_HEADER_LENGTH, 8);
+});
+
+/**
+ * `tests/fixtures/linux_time_exceeded.pcap` (made by `capture_linux_time_exceeded.sh`): on A's
+ * side of a Linux router R, (1) A's `ping -t 1` echo request, (2) R's time exceeded for it,
+ * (3) A's UDP datagram with TTL 1 to port 33434, (4) R's time exceeded for it.
+ */
+const timeExceeded = readPcap(
+  Deno.readFileSync(new URL("../../tests/fixtures/linux_time_exceeded.pcap", import.meta.url)),
+).map((r) => r.data);
+
+Deno.test("icmp: Linux router's time exceeded for `ping -t 1` quotes the whole echo request", () => {
+  const outer = ipv4Of(timeExceeded[1]);
+  assert.equal(outer.protocol, PROTOCOL_ICMP);
+  assert.equal(outer.source, ip("10.97.0.254"), "from the router");
+  assert.equal(outer.destination, ip("10.97.0.1"));
+  const m = ok(parseIcmpv4(outer.payload)); // the checksum verifies
+  assert.equal(m.type, ICMP_TIME_EXCEEDED);
+  assert.equal(m.code, 0, "TTL exceeded in transit");
+  assert.equal(m.isError, true);
+  assert.equal((m.bytes[2] << 8) | m.bytes[3], 0xf4ff);
+  assert.deepEqual(m.bytes.subarray(4, 8), new Uint8Array(4), "unused, zero");
+  // Linux quotes all of it (RFC 1812 §4.3.2.3: up to 576 bytes), not just header + 8.
+  const request = ipv4Of(timeExceeded[0]);
+  assert.equal(m.payload.length, 84);
+  assert.deepEqual(m.payload, request.bytes);
+  const quoted = ok(parseIpv4(m.payload));
+  assert.equal(quoted.ttl, 1, "quoted as it arrived, before the decrement");
+  assert.equal(quoted.protocol, PROTOCOL_ICMP);
+  const echo = ok(parseIcmpv4(quoted.payload));
+  assert.deepEqual([echo.type, echo.identifier, echo.sequence], [ICMP_ECHO_REQUEST, 0x1629, 1]);
+});
+
+Deno.test("icmp: Linux router's time exceeded for a TTL-1 UDP datagram quotes its ports", () => {
+  const m = ok(parseIcmpv4(ipv4Of(timeExceeded[3]).payload));
+  assert.deepEqual([m.type, m.code, (m.bytes[2] << 8) | m.bytes[3]], [
+    ICMP_TIME_EXCEEDED,
+    0,
+    0x0af7,
+  ]);
+  const datagram = ipv4Of(timeExceeded[2]);
+  assert.deepEqual(m.payload, datagram.bytes);
+  const quoted = ok(parseIpv4(m.payload));
+  assert.equal(quoted.protocol, PROTOCOL_UDP);
+  assert.equal(quoted.destination, ip("10.97.1.2"));
+  // What traceroute matches a reply by: the quoted UDP source and destination ports.
+  const udp = quoted.payload;
+  assert.deepEqual([(udp[0] << 8) | udp[1], (udp[2] << 8) | udp[3]], [41071, 33434]);
+});
+
+Deno.test("icmp: writeIcmpError rebuilds Linux's time exceeded messages byte for byte", () => {
+  for (const frame of [timeExceeded[1], timeExceeded[3]]) {
+    const original = ipv4Of(frame).payload;
+    const m = ok(parseIcmpv4(original));
+    const out = new Uint8Array(original.length + 3);
+    const n = writeIcmpError(out, 3, ICMP_TIME_EXCEEDED, 0, 0, m.payload);
+    assert.equal(n, original.length);
+    assert.equal(toHex(out.subarray(3)), toHex(original));
+  }
+});
+
+Deno.test("icmp: time exceeded with the RFC 792 minimum quote (IP header + 8 bytes) round-trips", () => {
+  // The UDP datagram of the fixture cut to its 20-byte IP header and 8-byte UDP header. The
+  // expected messages were summed independently, byte pair by byte pair, in Python:
+  //   m = bytes([11, code, 0, 0, 0, 0, 0, 0]) + quoted
+  //   s = sum((m[i] << 8) + m[i + 1] for i in range(0, len(m), 2)); fold; ~s & 0xffff
+  // giving 0x5547 for code 0 (TTL exceeded in transit), 0x5546 for code 1 (reassembly).
+  const quoted = ipv4Of(timeExceeded[2]).bytes.subarray(0, 28);
+  assert.equal(toHex(quoted), "45000035522a4000011111ca0a6100010a610102a06f829a00217c8d");
+  const expected = [
+    hex("0b00 5547 00000000" + toHex(quoted)),
+    hex("0b01 5546 00000000" + toHex(quoted)),
+  ];
+  for (const code of [0, 1]) {
+    const out = new Uint8Array(64).fill(0xee);
+    const n = writeIcmpError(out, 10, ICMP_TIME_EXCEEDED, code, 0, quoted);
+    assert.equal(n, ICMP_HEADER_LENGTH + 28);
+    assert.equal(out[9], 0xee, "nothing written before the offset");
+    assert.equal(out[10 + n], 0xee, "nothing written after the message");
+    const bytes = out.subarray(10, 10 + n);
+    assert.equal(toHex(bytes), toHex(expected[code]));
+    assert.equal(internetChecksum(bytes), 0, "the checksum verifies");
+    const m = ok(parseIcmpv4(bytes));
+    assert.deepEqual([m.type, m.code, m.isError], [ICMP_TIME_EXCEEDED, code, true]);
+    assert.deepEqual(m.payload, quoted);
+    // The quoted header is intact: its own checksum still verifies; its length field still
+    // says 53 bytes although 28 are quoted (so receivers parse the header only).
+    assert.equal(internetChecksum(m.payload.subarray(0, 20)), 0);
+    assert.equal((m.payload[2] << 8) | m.payload[3], 53);
+    fails(parseIpv4(m.payload), "ipv4", "truncated", "a cut quote is not a whole packet");
+  }
+  // A flipped bit anywhere in the quote is caught by the ICMP checksum.
+  const out = new Uint8Array(36);
+  writeIcmpError(out, 0, ICMP_TIME_EXCEEDED, 0, 0, quoted);
+  fails(parseIcmpv4(edited(out, (b) => b[30] ^= 0x01)), "icmp", "bad-checksum", "quote damaged");
 });
