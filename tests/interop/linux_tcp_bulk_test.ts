@@ -62,38 +62,38 @@ interopTest(
 );
 
 interopTest(
-  "linux_tap_tcp: 20 MB each way with 2% loss",
+  "linux_tap_tcp: 100 MB each way with 2% loss",
   LINUX_TCP_NEEDS,
   async () => {
-    const stats = await duplex("tcploss2", 20 * MB, { faults: { drop: 0.02 } });
+    const stats = await duplex("tcploss2", 100 * MB, { faults: { drop: 0.02 } });
     assert.ok(stats.tcp.retransmits > 0, "losses were repaired by retransmission");
   },
-  { timeoutMs: 90_000 },
+  { timeoutMs: 180_000 },
 );
 
 interopTest(
-  "linux_tap_tcp: 20 MB each way with 5% reordering",
+  "linux_tap_tcp: 100 MB each way with 5% reordering",
   LINUX_TCP_NEEDS,
   async () => {
-    await duplex("tcpreorder", 20 * MB, { faults: { reorder: 0.05 } });
+    await duplex("tcpreorder", 100 * MB, { faults: { reorder: 0.05 } });
   },
-  { timeoutMs: 90_000 },
+  { timeoutMs: 180_000 },
 );
 
 interopTest(
-  "linux_tap_tcp: 20 MB each way with 5% duplication",
+  "linux_tap_tcp: 100 MB each way with 5% duplication",
   LINUX_TCP_NEEDS,
   async () => {
-    await duplex("tcpdup", 20 * MB, { faults: { duplicate: 0.05 } });
+    await duplex("tcpdup", 100 * MB, { faults: { duplicate: 0.05 } });
   },
-  { timeoutMs: 90_000 },
+  { timeoutMs: 180_000 },
 );
 
 interopTest(
-  "linux_tap_tcp: 20 MB each way with 40 ms delay each way",
+  "linux_tap_tcp: 100 MB each way with 40 ms delay each way",
   LINUX_TCP_NEEDS,
   async () => {
-    await duplex("tcpdelay", 20 * MB, { faults: { delayMs: 40, queueLimit: 20_000 } });
+    await duplex("tcpdelay", 100 * MB, { faults: { delayMs: 40, queueLimit: 20_000 } });
   },
-  { timeoutMs: 90_000 },
+  { timeoutMs: 180_000 },
 );
