@@ -9,6 +9,7 @@ import { Stack } from "../stack.ts";
 import { TcpFlags } from "../wire/tcp.ts";
 import { RawTcpPeer } from "./_test_raw_peer.ts";
 import { seqAdd } from "./seq.ts";
+import { Aborted } from "../errors.ts";
 
 const { SYN, RST, ACK } = TcpFlags;
 
@@ -159,4 +160,84 @@ Deno.test("layer: a full SYN queue answers with SYN cookies; the cookie's ACK is
   conn.close();
   listener.close();
   await close();
+});
+
+Deno.test("layer: connect aborted in SYN-SENT (the peer never answers) rejects with Aborted and leaves nothing behind", async () => {
+  // A virtual clock: SYN retransmission timers fire only when the test moves time.
+  let now = 0;
+  const [a, b] = MemoryLink.pair();
+  const stack = new Stack({ nic: a, address: "10.0.0.1/24", clock: () => now });
+  const peer = new RawTcpPeer(b, stack.mac); // answers ARP, drops every SYN
+  try {
+    const abort = new AbortController();
+    const connecting = stack.connect({
+      hostname: "10.0.0.2",
+      port: 80,
+      localPort: 40000,
+      signal: abort.signal,
+    });
+    // A control connection to another port, never aborted: it shows the timers do run.
+    const control = new AbortController();
+    const controlConnecting = stack.connect({
+      hostname: "10.0.0.2",
+      port: 81,
+      localPort: 40001,
+      signal: control.signal,
+    });
+    controlConnecting.catch(() => {}); // asserted below; no unhandled rejection if a check fails
+    const fromPort = (port: number) => (s: { sourcePort: number }) => s.sourcePort === port;
+    const syn = await peer.expect((s) => fromPort(40000)(s) && s.flags === SYN, "SYN");
+    await peer.expect((s) => fromPort(40001)(s) && s.flags === SYN, "control SYN");
+    assert.deepEqual(
+      stack.tcpConnections().map((c) => c.state),
+      ["SYN-SENT", "SYN-SENT"],
+    );
+
+    abort.abort();
+    const error = await connecting.then(() => undefined, (e) => e);
+    assert.ok(error instanceof Aborted, `expected Aborted, got ${error}`);
+    assert.equal(error.code, "ECONNABORTED");
+    assert.match(error.message, /10\.0\.0\.2:80 .*aborted/);
+    assert.deepEqual(stack.tcpConnections().map((c) => c.remote), ["10.0.0.2:81"]);
+
+    // Past several SYN retransmission timeouts: the control's SYN goes again, the aborted
+    // connection sends nothing more (and no RST: RFC 9293 §3.10.5, ABORT in SYN-SENT).
+    const retransmitsBefore = stack.stats().tcp.retransmits;
+    now += 10_000;
+    // Wake the stack with a SYN to a closed port; its RST comes in the same flush as any due
+    // retransmission, so once it is here everything the timers sent is here too.
+    peer.send({ sourcePort: 5555, destinationPort: 9, seq: 1, flags: "SYN" });
+    await peer.expect((s) => s.destinationPort === 5555 && (s.flags & RST) !== 0, "RST");
+    await peer.expect((s) => fromPort(40001)(s) && s.flags === SYN, "control SYN again");
+    assert.deepEqual(peer.segments.filter(fromPort(40000)), [], "nothing from the aborted one");
+    assert.ok(stack.stats().tcp.retransmits > retransmitsBefore);
+    assert.equal(stack.stats().tcp.resetsOut, 1, "only the closed port's RST");
+
+    // The aborted connection's tuple is free again: the same local port connects anew.
+    const again = new AbortController();
+    const reconnecting = stack.connect({
+      hostname: "10.0.0.2",
+      port: 80,
+      localPort: 40000,
+      signal: again.signal,
+    });
+    const second = await peer.expect((s) => fromPort(40000)(s) && s.flags === SYN, "new SYN");
+    assert.notEqual(second.seq, syn.seq, "a new connection, not the old one revived");
+    again.abort();
+    await assert.rejects(reconnecting, Aborted);
+    control.abort();
+    await assert.rejects(controlConnecting, Aborted);
+    assert.deepEqual(stack.tcpConnections(), []);
+
+    // A signal that is already aborted rejects at once and keeps nothing either.
+    await assert.rejects(
+      stack.connect({ hostname: "10.0.0.2", port: 82, signal: AbortSignal.abort() }),
+      Aborted,
+    );
+    assert.deepEqual(stack.tcpConnections(), []);
+    assert.equal(stack.stats().tcp.activeOpens, 4);
+  } finally {
+    await stack.close();
+    peer.close();
+  }
 });
