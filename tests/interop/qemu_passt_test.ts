@@ -1,13 +1,17 @@
 /**
  * Interop with QEMU's user network (libslirp) and with passt, each on a stream socket that
- * usernet connects to. Both run inside a namespace the test creates, so nothing they do can
- * reach a real address; the test only ever talks to their gateway address.
+ * usernet connects to. Against slirp, usernet starts without an address and takes one by DHCP
+ * (`stack.dhcp()`: DISCOVER, OFFER, ARP probe, REQUEST, ACK), then ARPs the gateway the lease
+ * names and pings it; against passt it has a static address (see that test). Both peers run
+ * inside a namespace the test creates, so nothing they do can reach a real address; the test
+ * only ever talks to their gateway address.
  */
 import assert from "node:assert/strict";
 import { interopTest, tempDir, waitFor } from "./_harness.ts";
 import { createNamespace } from "./_netns.ts";
 import { QemuStreamNic } from "../../drivers/qemu_stream.ts";
-import { Stack } from "../../net/stack.ts";
+import { type DhcpLease, type DhcpLeaseEvent, Stack } from "../../net/stack.ts";
+import { formatIpv4Address as ip } from "../../net/wire/address.ts";
 
 async function socketExists(path: string): Promise<boolean> {
   try {
@@ -17,40 +21,72 @@ async function socketExists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Runs DHCP on a stack that has no address yet and returns the lease, after checking the stack
+ * applied it and said so with one `"lease"` event (`acquired`).
+ */
+async function takeLease(stack: Stack): Promise<{ lease: DhcpLease; ms: number }> {
+  const events: string[] = [];
+  stack.addEventListener("lease", (e) => events.push((e as DhcpLeaseEvent).change));
+  const before = stack.ipv4;
+  assert.equal(before, undefined, "no address before DHCP");
+  const start = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const lease = await Promise.race([
+    stack.dhcp({ hostname: "usernet" }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no DHCP lease within 20 s (state ${stack.dhcpClient?.state})`)),
+        20_000,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+  const ms = performance.now() - start;
+  assert.deepEqual(events, ["acquired"]);
+  assert.equal(stack.dhcpClient?.state, "BOUND");
+  const v4 = stack.ipv4;
+  assert.equal(v4?.address, ip(lease.address), "the leased address is applied");
+  assert.equal(v4?.prefixLength, lease.prefixLength);
+  assert.equal(v4?.gateway, lease.router === undefined ? undefined : ip(lease.router));
+  return { lease, ms };
+}
+
 interopTest(
-  "qemu_user: usernet ARPs the slirp gateway 10.0.2.2 and pings it",
+  "qemu_user (libslirp): usernet takes a DHCP lease on a stream socket, then pings the gateway",
   { root: true, programs: ["ip", "qemu-system-x86_64"] },
   async () => {
     const ns = await createNamespace("slirp");
     const dir = await tempDir("slirp");
     const socket = `${dir.path}/qemu.sock`;
     const qemu = ns.spawn("qemu", "qemu-system-x86_64", [
-      "-machine",
-      "none",
-      "-nodefaults",
-      "-display",
-      "none",
-      "-netdev",
-      "user,id=u0",
-      "-netdev",
-      `stream,id=s0,server=on,addr.type=unix,addr.path=${socket}`,
-      "-netdev",
-      "hubport,id=p0,hubid=0,netdev=u0",
-      "-netdev",
-      "hubport,id=p1,hubid=0,netdev=s0",
+      ...["-machine", "none", "-nodefaults", "-display", "none"],
+      ...["-netdev", "user,id=u0"],
+      ...["-netdev", `stream,id=s0,server=on,addr.type=unix,addr.path=${socket}`],
+      ...["-netdev", "hubport,id=p0,hubid=0,netdev=u0"],
+      ...["-netdev", "hubport,id=p1,hubid=0,netdev=s0"],
     ]);
     let stack: Stack | undefined;
     try {
       await waitFor("QEMU's stream socket", () => socketExists(socket), 30_000);
-      const nic = await QemuStreamNic.connect({ path: socket });
-      stack = new Stack({ nic, address: "10.0.2.15/24", gateway: "10.0.2.2" });
+      stack = new Stack({ nic: await QemuStreamNic.connect({ path: socket }) });
+      const { lease, ms } = await takeLease(stack);
+      // libslirp's fixed plan: guest 10.0.2.15/24, router 10.0.2.2, DNS 10.0.2.3, one day.
+      assert.equal(ip(lease.address), "10.0.2.15");
+      assert.equal(lease.prefixLength, 24);
+      assert.equal(ip(lease.router!), "10.0.2.2");
+      assert.deepEqual(lease.dns.map(ip), ["10.0.2.3"]);
+      assert.equal(ip(lease.serverId), "10.0.2.2");
+      assert.ok(lease.leaseTime > 0 && lease.leaseTime !== 0xffffffff, `${lease.leaseTime}`);
+      assert.ok(lease.renewalTime > 0 && lease.renewalTime < lease.leaseTime);
+      assert.deepEqual(stack.resolver.servers, ["10.0.2.3:53"], "DNS servers from the lease");
+
       const reply = await stack.ping("10.0.2.2", { timeout: 5000 });
       assert.equal(reply.from, "10.0.2.2");
       const gateway = stack.neighbors().find((n) => n.address === "10.0.2.2");
-      assert.ok(gateway?.mac, "the gateway's MAC was learned by ARP");
-      assert.equal(gateway.mac, "52:55:0a:00:02:02"); // slirp's gateway MAC
-      const second = await stack.ping("10.0.2.2", { timeout: 5000, size: 1000 });
-      assert.equal(second.bytes, 1008);
+      assert.equal(gateway?.mac, "52:55:0a:00:02:02"); // slirp's gateway MAC, learned by ARP
+      const large = await stack.ping("10.0.2.2", { timeout: 5000, size: 1000 });
+      assert.equal(large.bytes, 1008);
+      console.log(`slirp: lease in ${ms.toFixed(0)} ms, ping ${reply.rtt.toFixed(2)} ms`);
     } catch (error) {
       console.error(qemu.log);
       throw error;
@@ -67,6 +103,9 @@ interopTest(
   "passt: usernet ARPs passt's gateway and pings it over a unix stream socket",
   { root: true, programs: ["ip", "passt"] },
   async () => {
+    // Static, not DHCP: passt (2023-03-09) unicasts its OFFER and ACK to 10.0.2.15 although the
+    // client set the BROADCAST flag, and usernet's stack drops IPv4 for an address it does not
+    // have yet (ipv4/not-for-us), so stack.dhcp() never gets past SELECTING against passt.
     const ns = await createNamespace("passt");
     // passt needs an interface with a default route; give it a veth pair with both ends inside.
     await ns.exec("ip", ["link", "add", "ext0", "type", "veth", "peer", "name", "ext1"]);
