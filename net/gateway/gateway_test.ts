@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { hostNetwork } from "./host_network.ts";
-import { parsePortForward } from "./gateway.ts";
+import { Gateway, parsePortForward } from "./gateway.ts";
+import { Stack } from "../stack.ts";
+import { formatIpv4Address } from "../wire/address.ts";
 import { createQuery, parseMessage, serializeMessage } from "../dns/message.ts";
 import { ConnectionRefused } from "../errors.ts";
 
@@ -253,6 +255,76 @@ Deno.test({
     } finally {
       await net.close();
       server.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "gateway: DHCP serves four clients on one LAN at once — distinct leases; each pings the gateway and the others; they talk TCP to each other",
+  ...opts,
+  fn: async () => {
+    const gateway = new Gateway();
+    const stacks = Array.from({ length: 4 }, () => new Stack({ nic: gateway.connectMemory() }));
+    try {
+      assert.equal(gateway.stats().ports, 5, "the gateway's own port and four clients");
+      // All four DISCOVER at the same moment: the server must not offer one address twice.
+      const leases = await Promise.all(stacks.map((s) => s.dhcp({ probe: false })));
+      const addresses = leases.map((l) => formatIpv4Address(l.address));
+      assert.equal(new Set(addresses).size, 4, `distinct leases: ${addresses}`);
+      for (const [i, lease] of leases.entries()) {
+        assert.match(addresses[i], /^10\.0\.2\.(1[5-9]|[2-9]\d|1\d\d|2[0-4]\d|25[0-4])$/);
+        assert.equal(stacks[i].ipv4?.address, addresses[i]);
+        assert.equal(lease.prefixLength, 24);
+        assert.equal(lease.router, 0x0a000202);
+        assert.deepEqual(lease.dns, [0x0a000203]);
+      }
+      assert.equal(gateway.stats().dhcpLeases, 4);
+
+      // Everyone reaches the gateway and every other client (ARP and ICMP across the switch).
+      for (const [i, stack] of stacks.entries()) {
+        assert.equal((await stack.ping("10.0.2.2")).from, "10.0.2.2");
+        for (const [j, other] of addresses.entries()) {
+          if (j !== i) assert.equal((await stack.ping(other)).from, other);
+        }
+      }
+
+      // Client 0 serves TCP echo; the other three connect to it at once, 256 KiB each.
+      const listener = stacks[0].listen({ port: 7 });
+      const peers: string[] = [];
+      (async () => {
+        for await (const conn of listener) {
+          peers.push(conn.remoteAddr.hostname);
+          conn.readable.pipeTo(conn.writable).catch(() => {});
+        }
+      })();
+      await Promise.all(
+        stacks.slice(1).map(async (stack, k) => {
+          const data = new Uint8Array(256 * 1024).map((_, i) => (i * 7 + k * 13) & 255);
+          const conn = await stack.connect({ hostname: addresses[0], port: 7 });
+          assert.equal(conn.localAddr.hostname, addresses[k + 1]);
+          const writing = conn.write(data).then(() => conn.closeWrite());
+          const got = new Uint8Array(data.length + 1);
+          let have = 0;
+          for (;;) {
+            const n = await conn.read(got.subarray(have));
+            if (n === null) break;
+            have += n;
+          }
+          await writing;
+          conn.close();
+          assert.equal(have, data.length);
+          assert.deepEqual(got.subarray(0, have), data);
+        }),
+      );
+      assert.deepEqual(peers.sort(), addresses.slice(1).sort());
+      // Client to client never went through the gateway's TCP interception.
+      assert.equal(gateway.stats().tcpAccepted, 0);
+      assert.equal(gateway.stats().tcpRefused, 0);
+      listener.close();
+    } finally {
+      for (const stack of stacks) await stack.close();
+      await gateway.close();
     }
   },
 });
