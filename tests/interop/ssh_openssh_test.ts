@@ -6,6 +6,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { interopTest, run, waitFor } from "./_harness.ts";
+import { algorithmMatrix, CIPHERS, MACS } from "./_ssh_algorithms.ts";
 import { SSH_TEST_PASSWORD, SSH_TEST_USER, type SshdServer, startSshd } from "./ssh_sshd_server.ts";
 import {
   AuthenticationFailed,
@@ -67,46 +68,10 @@ async function withServer(
   }
 }
 
-const KEXES = [
-  "curve25519-sha256",
-  "curve25519-sha256@libssh.org",
-  "ecdh-sha2-nistp256",
-  "ecdh-sha2-nistp384",
-  "diffie-hellman-group14-sha256",
-  "diffie-hellman-group16-sha512",
-  "diffie-hellman-group-exchange-sha256",
-];
-const HOST_KEYS = [
-  "ssh-ed25519",
-  "ecdsa-sha2-nistp256",
-  "ecdsa-sha2-nistp384",
-  "rsa-sha2-256",
-  "rsa-sha2-512",
-];
-const CIPHERS = [
-  "chacha20-poly1305@openssh.com",
-  "aes128-gcm@openssh.com",
-  "aes256-gcm@openssh.com",
-  "aes128-ctr",
-  "aes192-ctr",
-  "aes256-ctr",
-];
-const MACS = [
-  "hmac-sha2-256-etm@openssh.com",
-  "hmac-sha2-512-etm@openssh.com",
-  "hmac-sha2-256",
-  "hmac-sha2-512",
-];
-
 interopTest("openssh: every kex × host key × cipher combination", needs, async () => {
   await withServer(async (server) => {
     const ed = key("id_ed25519");
-    const combos: Array<[string, string, string, string]> = [];
-    for (const kex of KEXES) {
-      for (const hostKey of HOST_KEYS) {
-        for (const cipher of CIPHERS) combos.push([kex, hostKey, cipher, MACS[combos.length % 4]]);
-      }
-    }
+    const combos = algorithmMatrix();
     // Four connections at a time: sshd forks per connection, so this hides its latency.
     const worker = async () => {
       for (let combo = combos.shift(); combo; combo = combos.shift()) {
@@ -138,7 +103,7 @@ interopTest("openssh: every kex × host key × cipher combination", needs, async
 
 interopTest("openssh: each MAC with each CTR cipher, 1 MB both ways", needs, async () => {
   await withServer(async (server) => {
-    for (const cipher of ["aes128-ctr", "aes256-ctr"]) {
+    for (const cipher of CIPHERS.filter((c) => c.endsWith("-ctr"))) {
       for (const mac of MACS) {
         const client = await login(server, { algorithms: { cipher: [cipher], mac: [mac] } });
         const data = crypto.getRandomValues(new Uint8Array(60_000));
@@ -405,6 +370,38 @@ interopTest("openssh: rekey by bytes, started by the server and by the client", 
     await client.close();
   }, { extraConfig: ["RekeyLimit 1M"] });
 });
+
+interopTest(
+  "openssh: 100 MB through exec('cat > file') with rekeys mid-way (server RekeyLimit and client), equal SHA-256",
+  needs,
+  async () => {
+    await withServer(async (server) => {
+      const client = await login(server, { rekey: { bytes: 24_000_000 } });
+      const size = 100_000_000;
+      const file = `/tmp/usernet-ssh-100mb-${crypto.randomUUID().slice(0, 8)}`;
+      const proc = await client.exec(`cat > ${file}`);
+      const hash = sha256.create();
+      const w = proc.stdin.getWriter();
+      for (let sent = 0; sent < size;) {
+        const chunk = random(Math.min(256 * 1024, size - sent));
+        hash.update(chunk);
+        await w.write(chunk);
+        sent += chunk.length;
+      }
+      await w.close();
+      equal((await proc.exit).code, 0);
+      await proc.close();
+      const rekeys = client.info.rekeyCount;
+      ok(rekeys >= 4, `rekeys during the transfer: ${rekeys}`);
+      const remote = await client.run(`sha256sum ${file}; stat -c %s ${file}; rm -f ${file}`);
+      const [sumLine, sizeLine] = text(remote.stdout).trim().split("\n");
+      equal(Number(sizeLine), size);
+      equal(sumLine.split(" ")[0], hex(hash.digest()));
+      await client.close();
+    }, { extraConfig: ["RekeyLimit 16M"] });
+  },
+  { timeoutMs: 90_000 },
+);
 
 interopTest(
   "openssh: unknown host key refused by default; changed key refused; hashed entry and accept-new work",
