@@ -76,6 +76,8 @@ import { formatIpAddress } from "./x509/hostname.ts";
 export interface PeerCertificateResult {
   /** The parsed end-entity certificate (its key signs CertificateVerify). */
   leaf: Certificate;
+  /** Every certificate the server sent that parses, in the order sent (leaf first). */
+  certificates: Certificate[];
   /** Validated path length (0 when not verified). */
   pathLength: number;
   /** Whether the chain was verified against a trust store. */
@@ -175,6 +177,7 @@ export class ClientHandshake {
   #certificateRequestContext: Uint8Array | undefined;
   #peer: PeerCertificateResult | undefined;
   #peerInfo: PeerCertificateInfo | undefined;
+  #peerCertificates: Certificate[] = [];
   #verified = false;
   #signatureScheme: string | undefined;
   #info: TlsHandshakeInfo | undefined;
@@ -599,6 +602,7 @@ export class ClientHandshake {
     this.#peer = await this.#config.verifyCertificates(certificates);
     this.#verified = this.#peer.verified;
     this.#peerInfo = describeCertificate(this.#peer.leaf, this.#peer.pathLength);
+    this.#peerCertificates = this.#peer.certificates;
     this.#event(
       this.#verified
         ? `certificate chain verified (${this.#peer.pathLength} certificates to a trust anchor)`
@@ -684,6 +688,7 @@ export class ClientHandshake {
     this.#event("client Finished sent");
     if (this.#resumed && this.#ticket) {
       this.#peerInfo = this.#ticket.peerCertificate;
+      this.#peerCertificates = this.#ticket.peerCertificates;
       this.#verified = this.#ticket.verified;
     }
     this.#info = {
@@ -696,6 +701,7 @@ export class ClientHandshake {
       signatureScheme: this.#signatureScheme,
       serverName: this.#config.serverName,
       peerCertificate: this.#peerInfo,
+      peerCertificates: this.#peerCertificates,
       verified: this.#verified,
       durationMs: Math.round((this.#clock() - this.#startedAt) * 1000) / 1000,
       timeline: this.#timeline,
@@ -747,6 +753,7 @@ export class ClientHandshake {
       lifetimeMs: t.lifetime * 1000,
       alpnProtocol: this.#alpn,
       peerCertificate: this.#peerInfo,
+      peerCertificates: this.#peerCertificates,
       verified: this.#verified,
     });
   }

@@ -6,7 +6,7 @@
  */
 
 import type { Conn } from "../net/conn.ts";
-import { startTls, type StartTlsOptions, type TlsConnection } from "./tls_connection.ts";
+import { connect, type ConnectOptions, type TlsConnection } from "./tls_connection.ts";
 
 /** A TCP connection as a dialer returns it; `setNoDelay` is used when present. */
 export interface DialedConn extends Conn {
@@ -23,8 +23,8 @@ export interface TcpDialer {
   connect(options: { hostname: string; port: number; signal?: AbortSignal }): Promise<DialedConn>;
 }
 
-/** Options of {@linkcode connectTls}: where to connect, and everything `startTls` takes. */
-export interface ConnectTlsOptions extends Omit<StartTlsOptions, "serverName"> {
+/** Options of {@linkcode connectTls}: where to connect, and everything `connect` takes. */
+export interface ConnectTlsOptions extends Omit<ConnectOptions, "serverName"> {
   /** The server's IPv4 address or DNS name (resolved by the stack). */
   hostname: string;
   /** The server's TCP port. */
@@ -44,7 +44,7 @@ export interface ConnectTlsOptions extends Omit<StartTlsOptions, "serverName"> {
 /**
  * Opens a TCP connection through `stack` and runs a TLS 1.3 handshake on it. The TCP
  * connection is closed again if the handshake fails. Rejects like `stack.connect` for TCP
- * failures (`ConnectionRefused`, ...), and like {@linkcode startTls} for TLS and certificate
+ * failures (`ConnectionRefused`, ...), and like {@linkcode connect} for TLS and certificate
  * failures.
  *
  * @example HTTPS request through usernet's own TCP
@@ -72,7 +72,7 @@ export async function connectTls(
   const tcp = await stack.connect({ hostname, port, signal: options.signal });
   if (noDelay ?? true) tcp.setNoDelay?.(true);
   try {
-    return await startTls(tcp, { ...tlsOptions, serverName: serverName ?? hostname });
+    return await connect(tcp, { ...tlsOptions, serverName: serverName ?? hostname });
   } catch (error) {
     try {
       tcp.close();

@@ -6,6 +6,7 @@
 
 import type { CipherSuiteName } from "./cipher_suite.ts";
 import type { NamedGroupName } from "./key_exchange.ts";
+import type { Certificate } from "./x509/certificate.ts";
 
 /** The server certificate, summarized. */
 export interface PeerCertificateInfo {
@@ -55,6 +56,14 @@ export interface TlsHandshakeInfo {
   serverName: string;
   /** The server's certificate (for resumed sessions: from the original handshake). */
   peerCertificate: PeerCertificateInfo | undefined;
+  /**
+   * The whole certificate list the server sent (RFC 8446 §4.4.2), in the order it sent it,
+   * leaf first: each parsed, with its DER in `der`. Extras after the leaf that are not
+   * well-formed certificates are left out (no path can use them). For resumed sessions:
+   * those of the original handshake. Always set by this client; optional in the type only
+   * so that infos built by hand (tests, logs) need not carry it.
+   */
+  peerCertificates?: readonly Certificate[];
   /** Whether the certificate chain was verified (false with `insecureSkipVerify`). */
   verified: boolean;
   /** Handshake duration in milliseconds, from ClientHello to client Finished. */

@@ -10,12 +10,17 @@
  * - KeyUpdate in both directions, close_notify, alerts with the RFC 8446 codes.
  * - TLS 1.3 only: downgrades are refused, renegotiation does not exist.
  *
+ * `connect(conn, options)` runs the handshake over a connection you opened; `connectTls(stack,
+ * options)` opens the TCP connection on a usernet stack first. (`startTls` is the earlier name
+ * of `connect`, and the option `ticketCache` the earlier name of `sessionCache`.)
+ *
  * @example Connect, send a request, read the response
  * ```ts ignore
- * import { startTls } from "./mod.ts";
+ * import { connect } from "./mod.ts";
  * const tcp = await Deno.connect({ hostname: "example.com", port: 443 });
- * const tls = await startTls(tcp, { serverName: "example.com", alpnProtocols: ["http/1.1"] });
+ * const tls = await connect(tcp, { serverName: "example.com", alpnProtocols: ["http/1.1"] });
  * console.log(tls.handshake.cipherSuite, tls.handshake.group, tls.handshake.durationMs);
+ * for (const cert of tls.handshake.peerCertificates ?? []) console.log(cert.subject.text);
  * await tls.write(new TextEncoder().encode(
  *   "GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n",
  * ));
@@ -24,13 +29,19 @@
  *
  * @example Trust a CA generated on the spot, resume with a ticket
  * ```ts ignore
- * import { generateCertificateAuthority, issueCertificate, startTls, TicketCache } from "./mod.ts";
+ * import { connect, generateCertificateAuthority, issueCertificate, TicketCache } from "./mod.ts";
  * const ca = await generateCertificateAuthority();
  * const { certPem, keyPem } = await issueCertificate(ca, { dnsNames: ["localhost"] });
  * Deno.serve({ port: 8443, cert: certPem, key: keyPem }, () => new Response("hi"));
- * const tickets = new TicketCache();
- * const tcp = await Deno.connect({ hostname: "127.0.0.1", port: 8443 });
- * const tls = await startTls(tcp, { serverName: "localhost", caCerts: ca.certPem, ticketCache: tickets });
+ * const sessionCache = new TicketCache();
+ * for (const round of [1, 2]) {
+ *   const tcp = await Deno.connect({ hostname: "127.0.0.1", port: 8443 });
+ *   const tls = await connect(tcp, { serverName: "localhost", caCerts: ca.certPem, sessionCache });
+ *   const request = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+ *   await tls.write(new TextEncoder().encode(request));
+ *   await new Response(tls.readable).text(); // session tickets arrive with the response
+ *   console.log(round, tls.handshake.resumed); // 1 false, 2 true
+ * }
  * ```
  *
  * @module
@@ -66,6 +77,8 @@ export type { HandshakeEvent, PeerCertificateInfo, TlsHandshakeInfo } from "./ha
 export { DEFAULT_GROUPS, DEFAULT_KEY_SHARE_GROUPS, type NamedGroupName } from "./key_exchange.ts";
 export { type SessionTicket, TicketCache, type TicketCacheOptions } from "./ticket_cache.ts";
 export {
+  connect,
+  type ConnectOptions,
   startTls,
   type StartTlsOptions,
   TlsConnection,

@@ -8,6 +8,7 @@
 
 import type { CipherSuiteName } from "./cipher_suite.ts";
 import type { PeerCertificateInfo } from "./handshake_info.ts";
+import type { Certificate } from "./x509/certificate.ts";
 
 /** A resumable session: what a NewSessionTicket gave us plus the original session's facts. */
 export interface SessionTicket {
@@ -29,6 +30,8 @@ export interface SessionTicket {
   alpnProtocol: string | undefined;
   /** The original session's server certificate. */
   peerCertificate: PeerCertificateInfo | undefined;
+  /** The certificates the server sent in the original session (leaf first). */
+  peerCertificates: Certificate[];
   /** Whether the original session's certificate was verified. */
   verified: boolean;
 }

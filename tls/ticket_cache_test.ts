@@ -16,6 +16,7 @@ const ticket = (
   lifetimeMs,
   alpnProtocol: undefined,
   peerCertificate: undefined,
+  peerCertificates: [],
   verified: true,
 });
 

@@ -63,8 +63,8 @@ import { parseIpAddress } from "./x509/hostname.ts";
 import { TrustStore } from "./x509/trust_store.ts";
 import { verifyServerChain } from "./x509/verify_chain.ts";
 
-/** Options for {@linkcode startTls}. */
-export interface StartTlsOptions {
+/** Options for {@linkcode connect}. */
+export interface ConnectOptions {
   /**
    * The server's DNS name (sent as SNI and matched against the certificate) or IP address
    * (matched against IP subjectAltNames; no SNI is sent).
@@ -84,7 +84,15 @@ export interface StartTlsOptions {
    * checked against the key in its certificate. For tests only.
    */
   insecureSkipVerify?: boolean;
-  /** Where to find tickets for resumption and store new ones. */
+  /**
+   * Where to find session tickets for resumption and store new ones (RFC 8446 §4.6.1,
+   * §2.2). Share one cache between connections to resume.
+   */
+  sessionCache?: TicketCache;
+  /**
+   * The earlier name of `sessionCache`, kept so existing callers work. Giving both is a
+   * `TypeError`.
+   */
   ticketCache?: TicketCache;
   /**
    * Groups to offer in supported_groups, most preferred first (default: X25519MLKEM768,
@@ -103,6 +111,18 @@ export interface StartTlsOptions {
   /** Aborts the handshake (it has no effect once the connection is established). */
   signal?: AbortSignal;
 }
+
+/**
+ * The earlier name of {@linkcode ConnectOptions}.
+ *
+ * @example
+ * ```ts
+ * import type { StartTlsOptions } from "./tls_connection.ts";
+ * const options: StartTlsOptions = { serverName: "example.com", alpnProtocols: ["h2"] };
+ * console.log(options.serverName);
+ * ```
+ */
+export type StartTlsOptions = ConnectOptions;
 
 /** Counters of one connection's traffic after the handshake. */
 export interface TlsConnectionStats {
@@ -131,33 +151,51 @@ const KEY_UPDATE_AFTER_RECORDS = 2 ** 23;
 /**
  * Runs a TLS 1.3 handshake over `conn` (an open byte stream to the server) and resolves to
  * the protected connection. Rejects with a {@linkcode TlsError} subclass for protocol
- * failures (after sending the matching alert) or a `CertificateError` subclass when the
- * server's certificate is not acceptable.
+ * failures (after sending the matching alert), a `CertificateError` subclass when the
+ * server's certificate is not acceptable, or a `TypeError` for invalid options.
  *
- * @example Fetch a page over TLS
+ * @example Fetch a page over TLS, resuming later connections
  * ```ts ignore
- * import { startTls } from "./tls_connection.ts";
+ * import { connect } from "./tls_connection.ts";
+ * import { TicketCache } from "./ticket_cache.ts";
+ * const sessionCache = new TicketCache();
  * const tcp = await Deno.connect({ hostname: "example.com", port: 443 });
- * const tls = await startTls(tcp, { serverName: "example.com", alpnProtocols: ["http/1.1"] });
- * console.log(tls.handshake.cipherSuite, tls.handshake.group);
+ * const tls = await connect(tcp, {
+ *   serverName: "example.com",
+ *   alpnProtocols: ["http/1.1"],
+ *   sessionCache,
+ * });
+ * console.log(tls.handshake.cipherSuite, tls.handshake.group, tls.handshake.resumed);
  * await tls.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"));
  * ```
  */
-export async function startTls(conn: Conn, options: StartTlsOptions): Promise<TlsConnection> {
+export async function connect(conn: Conn, options: ConnectOptions): Promise<TlsConnection> {
   const connection = new TlsConnection(conn, options);
   await connection.handshakeComplete;
   return connection;
 }
 
 /**
- * A TLS 1.3 client connection. It has the shape of a {@linkcode Conn} (read, write,
- * closeWrite, close) and also offers web streams and the handshake facts.
- *
- * Create it with {@linkcode startTls}.
+ * The earlier name of {@linkcode connect}; the same function.
  *
  * @example
  * ```ts ignore
- * const tls = await startTls(tcp, { serverName: "localhost", caCerts: caPem });
+ * import { startTls } from "./tls_connection.ts";
+ * const tcp = await Deno.connect({ hostname: "example.com", port: 443 });
+ * const tls = await startTls(tcp, { serverName: "example.com" });
+ * ```
+ */
+export const startTls: (conn: Conn, options: ConnectOptions) => Promise<TlsConnection> = connect;
+
+/**
+ * A TLS 1.3 client connection. It has the shape of a {@linkcode Conn} (read, write,
+ * closeWrite, close) and also offers web streams and the handshake facts.
+ *
+ * Create it with {@linkcode connect}.
+ *
+ * @example
+ * ```ts ignore
+ * const tls = await connect(tcp, { serverName: "localhost", caCerts: caPem });
  * await tls.write(new TextEncoder().encode("ping"));
  * const buf = new Uint8Array(1024);
  * const n = await tls.read(buf);
@@ -194,9 +232,10 @@ export class TlsConnection implements Conn {
   /** Resolves when the handshake completes; rejects if it fails. */
   readonly handshakeComplete: Promise<TlsHandshakeInfo>;
 
-  /** Use {@linkcode startTls}. */
-  constructor(conn: Conn, options: StartTlsOptions) {
+  /** Use {@linkcode connect}. */
+  constructor(conn: Conn, options: ConnectOptions) {
     this.#conn = conn;
+    const sessionCache = sessionCacheOption(options);
     const serverName = normalizeServerName(options.serverName);
     const ip = parseIpAddress(serverName);
     const now = options.now ?? (() => new Date());
@@ -214,11 +253,11 @@ export class TlsConnection implements Conn {
       keyShareGroups: options.keyShareGroups ??
         DEFAULT_KEY_SHARE_GROUPS.filter((g) => groups.includes(g)),
       verifyCertificates: certificateVerifier(serverName, options, now),
-      ticketCache: options.ticketCache,
+      ticketCache: sessionCache,
       now: () => now().getTime(),
     });
     this.handshakeComplete = this.#runHandshake(options.signal);
-    // The caller awaits handshakeComplete through startTls; avoid an unhandled rejection
+    // The caller awaits handshakeComplete through connect; avoid an unhandled rejection
     // report if it is dropped.
     this.handshakeComplete.catch(() => {});
   }
@@ -705,6 +744,17 @@ function resolveSuites(names: CipherSuiteName[] | undefined): CipherSuite[] {
   });
 }
 
+/** `sessionCache`, or its earlier name `ticketCache`; never both. */
+function sessionCacheOption(options: ConnectOptions): TicketCache | undefined {
+  if (options.sessionCache !== undefined && options.ticketCache !== undefined) {
+    throw new TypeError(
+      "both sessionCache and ticketCache are given: they are the same option (ticketCache is " +
+        "the earlier name of sessionCache), give only sessionCache",
+    );
+  }
+  return options.sessionCache ?? options.ticketCache;
+}
+
 function normalizeServerName(name: string): string {
   if (typeof name !== "string" || !name) throw new TypeError("serverName is required");
   let n = name.trim().toLowerCase();
@@ -722,12 +772,20 @@ function normalizeServerName(name: string): string {
 
 function certificateVerifier(
   serverName: string,
-  options: StartTlsOptions,
+  options: ConnectOptions,
   now: () => Date,
 ): (certificates: Uint8Array[]) => Promise<PeerCertificateResult> {
   if (options.insecureSkipVerify) {
-    return (certificates) =>
-      Promise.resolve({ leaf: parseCertificate(certificates[0]), pathLength: 0, verified: false });
+    return (certificates) => {
+      const leaf = parseCertificate(certificates[0]);
+      const sent = [leaf];
+      for (const der of certificates.slice(1)) {
+        try {
+          sent.push(parseCertificate(der));
+        } catch { /* extras that are not certificates are left out, as verification does */ }
+      }
+      return Promise.resolve({ leaf, certificates: sent, pathLength: 0, verified: false });
+    };
   }
   let store: Promise<TrustStore>;
   if (options.trustStore) store = Promise.resolve(options.trustStore);
@@ -735,12 +793,12 @@ function certificateVerifier(
   else store = TrustStore.system();
   store.catch(() => {});
   return async (certificates) => {
-    const { leaf, path } = await verifyServerChain(certificates, {
+    const { leaf, path, certificates: sent } = await verifyServerChain(certificates, {
       trustStore: await store,
       serverName,
       now: now(),
     });
-    return { leaf, pathLength: path.length, verified: true };
+    return { leaf, certificates: sent, pathLength: path.length, verified: true };
   };
 }
 

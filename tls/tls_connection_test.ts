@@ -26,7 +26,13 @@ import {
 } from "./handshake_messages.ts";
 import { ContentType } from "./record_layer.ts";
 import { TicketCache } from "./ticket_cache.ts";
-import { startTls, type StartTlsOptions, type TlsConnection } from "./tls_connection.ts";
+import {
+  connect,
+  type ConnectOptions,
+  startTls,
+  type StartTlsOptions,
+  type TlsConnection,
+} from "./tls_connection.ts";
 import { CertificateExpired, HostnameMismatch, UnknownIssuer } from "./x509/errors.ts";
 import {
   generateCertificateAuthority,
@@ -45,13 +51,13 @@ interface Pair {
 /** Runs a handshake between the client and a scripted server over a memory pipe. */
 async function connectScripted(
   serverOptions: Partial<ScriptedServerOptions> = {},
-  clientOptions: Partial<StartTlsOptions> = {},
+  clientOptions: Partial<ConnectOptions> = {},
   pipe: MemoryConnOptions = {},
 ): Promise<Pair> {
   const [c, s] = memoryConnPair(pipe);
   const server = new ScriptedServer(s, { chain: [leaf], ...serverOptions });
   const serverDone = server.handshake();
-  const client = await startTls(c, {
+  const client = await connect(c, {
     serverName: "server.test",
     caCerts: ca.certPem,
     ...clientOptions,
@@ -64,13 +70,13 @@ async function connectScripted(
 async function expectHandshakeFailure(
   serverOptions: Partial<ScriptedServerOptions>,
   errorClass: new (...args: never[]) => Error,
-  clientOptions: Partial<StartTlsOptions> = {},
+  clientOptions: Partial<ConnectOptions> = {},
 ): Promise<number | undefined> {
   const [c, s] = memoryConnPair();
   const server = new ScriptedServer(s, { chain: [leaf], ...serverOptions });
   const serverDone = server.handshake().catch(() => {});
   await rejects(
-    startTls(c, { serverName: "server.test", caCerts: ca.certPem, ...clientOptions }),
+    connect(c, { serverName: "server.test", caCerts: ca.certPem, ...clientOptions }),
     errorClass,
   );
   await serverDone;
@@ -103,6 +109,31 @@ Deno.test("scripted server: X25519MLKEM768 is negotiated by default, data flows 
   deepEqual(await server.readData(4), new TextEncoder().encode("ping"));
   await server.sendData(new TextEncoder().encode("pong"));
   deepEqual(await readExactly(client, 4), new TextEncoder().encode("pong"));
+  client.close();
+});
+
+Deno.test("scripted server: handshake.peerCertificates is the chain as sent, leaf first, with DER", async () => {
+  const intermediate = await issueCertificate(ca, { isCa: true, commonName: "scripted sub CA" });
+  const subLeaf = await issueCertificate(intermediate, { dnsNames: ["server.test"] });
+  const stray = await generateCertificateAuthority({ commonName: "stray CA" });
+  const { client } = await connectScripted({ chain: [subLeaf, intermediate, stray] });
+  const h = client.handshake;
+  deepEqual(h.peerCertificates?.map((c) => c.der), [subLeaf.der, intermediate.der, stray.der]);
+  deepEqual(h.peerCertificates?.map((c) => c.subject.text), [
+    "CN=server.test,O=usernet",
+    "CN=scripted sub CA,O=usernet",
+    "CN=stray CA,O=usernet",
+  ]);
+  equal(h.peerCertificates?.[1].basicConstraints?.ca, true);
+  equal(h.peerCertificate?.issuer, "CN=scripted sub CA,O=usernet");
+  equal(h.peerCertificate?.pathLength, 3); // leaf, sub CA, root (the stray CA is not on it)
+  client.close();
+});
+
+Deno.test("scripted server: peerCertificates with insecureSkipVerify are still reported", async () => {
+  const { client } = await connectScripted({}, { insecureSkipVerify: true, caCerts: undefined });
+  equal(client.handshake.verified, false);
+  deepEqual(client.handshake.peerCertificates?.map((c) => c.der), [leaf.der]);
   client.close();
 });
 
@@ -443,21 +474,63 @@ Deno.test("scripted server: client KeyUpdate requesting the peer's update", asyn
   client.close();
 });
 
-Deno.test("scripted server: session ticket resumption (psk_dhe_ke)", async () => {
+Deno.test("scripted server: session ticket resumption (psk_dhe_ke) through sessionCache", async () => {
   const cache = new TicketCache();
-  const first = await connectScripted({ tickets: 2 }, { ticketCache: cache });
+  const first = await connectScripted({ tickets: 2 }, { sessionCache: cache });
   await first.server.sendData(new Uint8Array([1]));
   await readExactly(first.client, 1); // tickets arrive before this data
   equal(cache.size, 2);
   first.client.close();
-  const second = await connectScripted({ acceptResumption: true }, { ticketCache: cache });
+  const second = await connectScripted({ acceptResumption: true }, { sessionCache: cache });
   ok(second.server.resumed);
   equal(second.client.handshake.resumed, true);
   equal(second.client.handshake.peerCertificate?.subject, "CN=server.test,O=usernet");
+  // The resumed session reports the certificates of the original handshake.
+  deepEqual(second.client.handshake.peerCertificates?.map((c) => c.der), [leaf.der]);
   equal(cache.size, 1); // tickets are single-use
   await second.client.write(new Uint8Array([5]));
   deepEqual(await second.server.readData(1), new Uint8Array([5]));
   second.client.close();
+});
+
+Deno.test("scripted server: ticketCache, the earlier name of sessionCache, still resumes", async () => {
+  const cache = new TicketCache();
+  const first = await connectScripted({ tickets: 1 }, { ticketCache: cache });
+  await first.server.sendData(new Uint8Array([1]));
+  await readExactly(first.client, 1);
+  equal(cache.size, 1);
+  first.client.close();
+  const second = await connectScripted({ acceptResumption: true }, { ticketCache: cache });
+  equal(second.client.handshake.resumed, true);
+  second.client.close();
+});
+
+Deno.test("connect: sessionCache and ticketCache together are a TypeError naming both", async () => {
+  const [c] = memoryConnPair();
+  await rejects(
+    connect(c, {
+      serverName: "server.test",
+      caCerts: ca.certPem,
+      sessionCache: new TicketCache(),
+      ticketCache: new TicketCache(),
+    }),
+    (e: Error) =>
+      e instanceof TypeError && /sessionCache/.test(e.message) &&
+      /ticketCache/.test(e.message),
+  );
+  c.close();
+});
+
+Deno.test("connect: startTls and StartTlsOptions are the earlier names of connect and ConnectOptions", async () => {
+  equal(startTls, connect);
+  const [c, s] = memoryConnPair();
+  const server = new ScriptedServer(s, { chain: [leaf] });
+  const serverDone = server.handshake();
+  const options: StartTlsOptions = { serverName: "server.test", caCerts: ca.certPem };
+  const client = await startTls(c, options);
+  await serverDone;
+  equal(client.handshake.verified, true);
+  client.close();
 });
 
 Deno.test("scripted server: resumption with HRR recomputes the binder", async () => {

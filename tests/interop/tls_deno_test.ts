@@ -7,7 +7,7 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { interopTest } from "./_harness.ts";
-import { startTls, type TlsConnection } from "../../tls/tls_connection.ts";
+import { connect, type TlsConnection } from "../../tls/tls_connection.ts";
 import { TicketCache } from "../../tls/ticket_cache.ts";
 import { generateCertificateAuthority, issueCertificate } from "../../tls/x509/generate.ts";
 
@@ -63,12 +63,15 @@ for (const keyType of ["P-256", "P-384", "RSA"] as const) {
         conn.close();
       })();
       try {
-        const tls = await startTls(await Deno.connect({ hostname: "127.0.0.1", port }), {
+        const tls = await connect(await Deno.connect({ hostname: "127.0.0.1", port }), {
           serverName: "localhost",
           caCerts: ca.certPem,
         });
         equal(tls.handshake.verified, true);
         equal(tls.handshake.peerCertificate?.pathLength, 2);
+        // rustls takes our hybrid post-quantum share: no HelloRetryRequest, no fallback.
+        equal(tls.handshake.group, "X25519MLKEM768");
+        equal(tls.handshake.helloRetryRequest, false);
         const data = new Uint8Array(10 * 1024 * 1024);
         for (let i = 0; i < data.length; i += 65536) {
           crypto.getRandomValues(data.subarray(i, i + 65536));
@@ -115,14 +118,17 @@ interopTest(
     try {
       const cache = new TicketCache();
       for (const round of [1, 2]) {
-        const tls = await startTls(await Deno.connect({ hostname: "127.0.0.1", port }), {
+        const tls = await connect(await Deno.connect({ hostname: "127.0.0.1", port }), {
           serverName: "127.0.0.1",
           caCerts: ca.certPem,
           alpnProtocols: ["http/1.1"],
-          ticketCache: cache,
+          sessionCache: cache,
         });
         equal(tls.handshake.alpnProtocol, "http/1.1");
         equal(tls.handshake.resumed, round === 2);
+        equal(tls.handshake.group, "X25519MLKEM768");
+        // A resumed session reports the certificate of the session it resumed.
+        deepEqual(tls.handshake.peerCertificates?.map((c) => c.der), [server.der]);
         await tls.write(
           new TextEncoder().encode(
             "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
@@ -136,6 +142,61 @@ interopTest(
     } finally {
       ac.abort();
       await httpd.finished;
+    }
+  },
+);
+
+interopTest(
+  "deno_listentls: peerCertificates is the leaf and intermediate rustls sent, in order, with DER",
+  needs,
+  async () => {
+    const root = await generateCertificateAuthority({ commonName: "deno interop root" });
+    const intermediate = await issueCertificate(root, {
+      isCa: true,
+      commonName: "deno interop intermediate",
+    });
+    const server = await issueCertificate(intermediate, {
+      dnsNames: ["localhost"],
+      keyType: "P-384",
+    });
+    const listener = Deno.listenTls({
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: server.certPem + intermediate.certPem, // the chain rustls sends, leaf first
+      key: server.keyPem,
+    });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const served = (async () => {
+      const conn = await listener.accept();
+      await conn.write(new TextEncoder().encode("hi"));
+      conn.close();
+    })();
+    try {
+      const tls = await connect(await Deno.connect({ hostname: "127.0.0.1", port }), {
+        serverName: "localhost",
+        caCerts: root.certPem,
+      });
+      const h = tls.handshake;
+      equal(h.verified, true);
+      equal(h.group, "X25519MLKEM768");
+      const sent = h.peerCertificates ?? [];
+      deepEqual(sent.map((c) => c.der), [server.der, intermediate.der]);
+      deepEqual(sent.map((c) => c.subject.text), [
+        "CN=localhost,O=usernet",
+        "CN=deno interop intermediate,O=usernet",
+      ]);
+      deepEqual(sent.map((c) => c.issuer.text), [
+        "CN=deno interop intermediate,O=usernet",
+        "CN=deno interop root,O=usernet",
+      ]);
+      equal(sent[0].publicKey.kind, "ec");
+      equal(h.peerCertificate?.publicKey, "ECDSA P-384");
+      equal(h.peerCertificate?.pathLength, 3); // leaf, intermediate, root from caCerts
+      equal(new TextDecoder().decode(await readAll(tls)), "hi");
+      tls.close();
+      await served;
+    } finally {
+      listener.close();
     }
   },
 );

@@ -62,6 +62,11 @@ export interface VerifiedChain {
   leaf: Certificate;
   /** Leaf first, trust anchor last (a single element when the leaf itself is trusted). */
   path: Certificate[];
+  /**
+   * Every certificate the server sent, parsed, in the order sent (leaf first). Extras that
+   * are not well-formed certificates are left out: no path can use them.
+   */
+  certificates: Certificate[];
 }
 
 /** Limit on signature checks while searching for a path (hostile chains cannot make us spin). */
@@ -115,7 +120,7 @@ export async function verifyServerChain(
     );
     throw new HostnameMismatch(options.serverName, names, leaf.subject.text);
   }
-  return { leaf, path };
+  return { leaf, path, certificates: [leaf, ...intermediates] };
 }
 
 class PathSearch {
