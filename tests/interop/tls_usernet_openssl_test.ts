@@ -1,14 +1,16 @@
 /**
  * Interop: usernet's TLS 1.3 client over usernet's own TCP, on a TAP device, against
  * `openssl s_server` (OpenSSL 3.0) running inside the test's namespace and listening on the
- * namespace's tap0 address. Certificates are made by the openssl CLI.
+ * namespace's tap0 address. Certificates are made by the openssl CLI. The full cipher suite ×
+ * group × server key matrix and the 50 MiB downloads also run on loopback (the client over
+ * Deno.connect), so both places see every combination.
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { interopTest, type Peer, run, tempDir, waitFor } from "./_harness.ts";
+import { freePort, interopTest, Peer, run, tempDir, waitFor } from "./_harness.ts";
 import { hex, readToEnd, TAP_NEEDS, usernetOnTap, type UsernetTap } from "./_usernet_peers.ts";
 import { connectTls, type ConnectTlsOptions } from "../../tls/connect_tls.ts";
-import type { TlsConnection } from "../../tls/tls_connection.ts";
+import { connect as startTls, type TlsConnection } from "../../tls/tls_connection.ts";
 import { TicketCache } from "../../tls/ticket_cache.ts";
 import type { CipherSuiteName } from "../../tls/cipher_suite.ts";
 import type { NamedGroupName } from "../../tls/key_exchange.ts";
@@ -176,49 +178,115 @@ function onFailure(peers: Peer[], e: unknown): never {
   throw e;
 }
 
-interopTest(
-  "openssl_s_server over usernet TAP: every cipher suite × group × server key (RSA, P-256, P-384, Ed25519)",
-  needs,
-  async () => {
-    const { roots } = await getFixtures();
-    await withTap("tls-matrix", async (net) => {
-      const peers: Peer[] = [];
-      try {
-        for (const [i, [kind]] of KEY_TYPES.entries()) {
-          peers.push(await sServer(net, kind, 4431 + i, ["-www", "-groups", "X25519:P-256:P-384"]));
-        }
-        let combos = 0;
-        for (const [i, [kind, , scheme]] of KEY_TYPES.entries()) {
-          for (const suite of SUITES) {
-            for (const group of GROUPS) {
-              const what = `${kind} ${suite} ${group}`;
-              const tls = await connect(net, 4431 + i, kind, roots, {
-                cipherSuites: [suite],
-                groups: [group],
-                keyShareGroups: [group],
-              });
-              equal(tls.handshake.cipherSuite, suite, what);
-              equal(tls.handshake.group, group, what);
-              equal(tls.handshake.signatureScheme, scheme, what);
-              equal(tls.handshake.helloRetryRequest, false, what);
-              const page = new TextDecoder().decode(await httpGet(tls, "/"));
-              ok(page.includes(`TLSv1.3, Cipher is ${suite}`), `${what}: ${page.slice(0, 500)}`);
-              tls.close();
-              combos++;
+/** Where s_server runs and how the client reaches it: the namespace over TAP, or loopback. */
+interface Place {
+  name: string;
+  /** Starts s_server with `kind`'s certificate; resolves with the port it listens on. */
+  serve(kind: KeyType, args: string[]): Promise<{ peer: Peer; port: number }>;
+  connect(
+    port: number,
+    kind: KeyType,
+    options?: Partial<ConnectTlsOptions>,
+  ): Promise<TlsConnection>;
+  /** Checks left for the end (usernet's stack counters over TAP). */
+  finish(): void;
+}
+
+/** Runs `fn` with s_server inside a fresh namespace reached over TAP, or on 127.0.0.1. */
+async function withPlace(
+  where: "TAP" | "loopback",
+  tag: string,
+  fn: (place: Place) => Promise<void>,
+): Promise<void> {
+  const { roots, dir } = await getFixtures();
+  if (where === "TAP") {
+    let nextPort = 4431;
+    await withTap(tag, (net) =>
+      fn({
+        name: "over usernet TAP",
+        async serve(kind, args) {
+          const port = nextPort++;
+          return { peer: await sServer(net, kind, port, args), port };
+        },
+        connect: (port, kind, options) => connect(net, port, kind, roots, options),
+        finish: () => equal(net.stack.stats().drops["stack/internal-error"], undefined),
+      }));
+    return;
+  }
+  await fn({
+    name: "on loopback",
+    async serve(kind, args) {
+      const port = freePort();
+      const all = ["s_server", "-accept", `127.0.0.1:${port}`, "-cert", `${kind}.pem`, "-key"];
+      const quoted = [...all, `${kind}.key`, "-tls1_3", ...args].map((a) => `'${a}'`).join(" ");
+      const peer = new Peer("openssl s_server", "sh", [
+        "-c",
+        `cd '${dir}' && exec openssl ${quoted}`,
+      ]);
+      await peer.waitForOutput("ACCEPT", 15_000);
+      return { peer, port };
+    },
+    async connect(port, kind, options = {}) {
+      const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
+      return await startTls(tcp, { serverName: "server.test", caCerts: roots[kind], ...options });
+    },
+    finish() {},
+  });
+}
+
+for (const where of ["TAP", "loopback"] as const) {
+  interopTest(
+    `openssl_s_server ${
+      where === "TAP" ? "over usernet TAP" : "on loopback"
+    }: every cipher suite × group × server key (RSA, P-256, P-384, Ed25519)`,
+    needs,
+    async () => {
+      await withPlace(where, "tls-matrix", async (place) => {
+        const peers: Peer[] = [];
+        try {
+          const ports: number[] = [];
+          for (const [kind] of KEY_TYPES) {
+            const { peer, port } = await place.serve(kind, [
+              "-www",
+              "-groups",
+              "X25519:P-256:P-384",
+            ]);
+            peers.push(peer);
+            ports.push(port);
+          }
+          let combos = 0;
+          for (const [i, [kind, , scheme]] of KEY_TYPES.entries()) {
+            for (const suite of SUITES) {
+              for (const group of GROUPS) {
+                const what = `${place.name} ${kind} ${suite} ${group}`;
+                const tls = await place.connect(ports[i], kind, {
+                  cipherSuites: [suite],
+                  groups: [group],
+                  keyShareGroups: [group],
+                });
+                equal(tls.handshake.cipherSuite, suite, what);
+                equal(tls.handshake.group, group, what);
+                equal(tls.handshake.signatureScheme, scheme, what);
+                equal(tls.handshake.helloRetryRequest, false, what);
+                const page = new TextDecoder().decode(await httpGet(tls, "/"));
+                ok(page.includes(`TLSv1.3, Cipher is ${suite}`), `${what}: ${page.slice(0, 500)}`);
+                tls.close();
+                combos++;
+              }
             }
           }
+          equal(combos, 36);
+          place.finish();
+        } catch (e) {
+          onFailure(peers, e);
+        } finally {
+          for (const p of peers) await p.stop();
         }
-        equal(combos, 36);
-        equal(net.stack.stats().drops["stack/internal-error"], undefined);
-      } catch (e) {
-        onFailure(peers, e);
-      } finally {
-        for (const p of peers) await p.stop();
-      }
-    });
-  },
-  { timeoutMs: 90_000 },
-);
+      });
+    },
+    { timeoutMs: 90_000 },
+  );
+}
 
 interopTest(
   "openssl_s_server over usernet TAP: HelloRetryRequest to P-384, ALPN, ticket resumption with HRR",
@@ -267,48 +335,53 @@ interopTest(
   },
 );
 
-interopTest(
-  "openssl_s_server over usernet TAP: 50 MiB download per cipher suite keeps its SHA-256",
-  needs,
-  async () => {
-    const { roots, bigSha256 } = await getFixtures();
-    await withTap("tls-big", async (net) => {
-      const peer = await sServer(net, "p256", 4433, ["-WWW"]);
-      try {
-        for (const suite of SUITES) {
-          const tls = await connect(net, 4433, "p256", roots, { cipherSuites: [suite] });
-          const start = performance.now();
-          const all = await httpGet(tls, "/big.bin");
-          const seconds = (performance.now() - start) / 1000;
-          const text = new TextDecoder().decode(all.subarray(0, 200));
-          const headerEnd = text.indexOf("\r\n\r\n");
-          ok(headerEnd > 0, text);
-          const body = all.subarray(headerEnd + 4);
-          equal(body.length, BIG_BYTES, suite);
-          equal(
-            hex(
-              new Uint8Array(
-                await crypto.subtle.digest("SHA-256", body as Uint8Array<ArrayBuffer>),
+for (const where of ["TAP", "loopback"] as const) {
+  interopTest(
+    `openssl_s_server ${
+      where === "TAP" ? "over usernet TAP" : "on loopback"
+    }: 50 MiB download per cipher suite keeps its SHA-256`,
+    needs,
+    async () => {
+      const { bigSha256 } = await getFixtures();
+      await withPlace(where, "tls-big", async (place) => {
+        const { peer, port } = await place.serve("p256", ["-WWW"]);
+        try {
+          for (const suite of SUITES) {
+            const tls = await place.connect(port, "p256", { cipherSuites: [suite] });
+            const start = performance.now();
+            const all = await httpGet(tls, "/big.bin");
+            const seconds = (performance.now() - start) / 1000;
+            const text = new TextDecoder().decode(all.subarray(0, 200));
+            const headerEnd = text.indexOf("\r\n\r\n");
+            ok(headerEnd > 0, text);
+            const body = all.subarray(headerEnd + 4);
+            equal(body.length, BIG_BYTES, suite);
+            equal(
+              hex(
+                new Uint8Array(
+                  await crypto.subtle.digest("SHA-256", body as Uint8Array<ArrayBuffer>),
+                ),
               ),
-            ),
-            bigSha256,
-          );
-          console.log(
-            `  50 MiB from s_server over usernet TAP, ${suite}: ${
-              (all.length / 1e6 / seconds).toFixed(0)
-            } MB/s`,
-          );
-          tls.close();
+              bigSha256,
+            );
+            console.log(
+              `  50 MiB from s_server ${place.name}, ${suite}: ${
+                (all.length / 1e6 / seconds).toFixed(0)
+              } MB/s`,
+            );
+            tls.close();
+          }
+          place.finish();
+        } catch (e) {
+          onFailure([peer], e);
+        } finally {
+          await peer.stop();
         }
-      } catch (e) {
-        onFailure([peer], e);
-      } finally {
-        await peer.stop();
-      }
-    });
-  },
-  { timeoutMs: 90_000 },
-);
+      });
+    },
+    { timeoutMs: 90_000 },
+  );
+}
 
 interopTest(
   "openssl_s_server over usernet TAP: server KeyUpdate mid-stream, ours, then close_notify both ways",
