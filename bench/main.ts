@@ -28,6 +28,8 @@
  * - `http` (opt-in): createFetch keep-alive requests/s and http/https download MB/s through
  *   usernet (embedded gateway, TAP) and over Deno.connect, vs Deno's fetch, one nginx config
  *   (nginx; root for the TAP rows).
+ * - `dhcp_dns` (opt-in): DHCP time to address and DNS query latency against one dnsmasq,
+ *   usernet over TAP vs busybox udhcpc and dig over veth (root, dnsmasq, busybox, dig).
  *
  * @module
  */
@@ -75,6 +77,11 @@ const MODULES: BenchModule[] = [
     name: "http",
     optIn: true,
     run: async () => (await import("./http.ts")).httpBench(),
+  },
+  {
+    name: "dhcp_dns",
+    optIn: true,
+    run: async () => (await import("./dhcp_dns.ts")).dhcpDnsBench(),
   },
 ];
 
