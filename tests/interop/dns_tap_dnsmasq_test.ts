@@ -1,20 +1,38 @@
 /**
  * Name resolution through usernet against dnsmasq, over a TAP device in a namespace made for
  * the test: Linux's side is 10.80.0.1/24 where dnsmasq answers DNS (and DHCP, for the test
- * that takes its servers from the lease); usernet is 10.80.0.2 or leased.
+ * that takes its servers from the lease); usernet is 10.80.0.2 or leased. Where the test is
+ * about which server was asked when, a wrapper around the TAP NIC keeps a timeline of the
+ * ARP, DNS and ICMP frames on the wire.
  */
 import assert from "node:assert/strict";
 import { interopTest, type Peer, tempDir } from "./_harness.ts";
 import { createTapNamespace, type TestNamespace } from "./_netns.ts";
 import { TapNic } from "../../drivers/tap.ts";
+import type { Frame, Nic, NicFeatures, NicStats } from "../../drivers/nic.ts";
 import { Stack, type StackOptions } from "../../net/stack.ts";
 import { DnsNameNotFound, DnsNoData, formatShort } from "../../net/dns/mod.ts";
+import {
+  ARP_REQUEST,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  formatIpv4Address as ip,
+  ICMP_DESTINATION_UNREACHABLE,
+  parseArp,
+  parseEthernet,
+  parseIcmpv4,
+  parseIpv4,
+  parseUdp,
+  PROTOCOL_ICMP,
+  PROTOCOL_UDP,
+  WireError,
+} from "../../net/wire/mod.ts";
 
 const needs = { root: true, programs: ["ip", "dnsmasq"], files: ["/dev/net/tun"] };
 
 async function withDnsmasq(
   tag: string,
-  stackOptions: Omit<StackOptions, "nic">,
+  stackOptions: Omit<StackOptions, "nic"> & { wrapNic?: (tap: Nic) => Nic },
   fn: (s: { ns: TestNamespace & { tap: string }; dnsmasq: Peer; stack: Stack }) => Promise<void>,
 ): Promise<void> {
   const ns = await createTapNamespace(tag, "10.80.0.1/24");
@@ -30,7 +48,8 @@ async function withDnsmasq(
   let dnsmasq: Peer | undefined;
   let stack: Stack | undefined;
   try {
-    stack = new Stack({ nic: TapNic.open({ name: ns.tap, netns: ns.name }), ...stackOptions });
+    const { wrapNic = (tap: Nic) => tap, ...options } = stackOptions;
+    stack = new Stack({ nic: wrapNic(TapNic.open({ name: ns.tap, netns: ns.name })), ...options });
     dnsmasq = ns.spawn("dnsmasq", "dnsmasq", [
       "-k",
       "--no-resolv",
@@ -178,6 +197,176 @@ interopTest(
       const nx = await dig("nx.test");
       assert.equal(nx.code, 1);
       assert.match(nx.stderr, /;; DnsNameNotFound: nx\.test\. A/);
+    });
+  },
+);
+
+/** One line of the wire timeline: ms since the recorder started, direction, what it was. */
+interface WireEvent {
+  ms: number;
+  dir: "out" | "in";
+  what: string;
+}
+
+/**
+ * A NIC wrapper that notes ARP requests, DNS over UDP (`dns query A:P -> B:Q`, `dns answer`)
+ * and ICMP destination-unreachable messages, with the time each passed.
+ */
+class WireTimeline implements Nic {
+  events: WireEvent[] = [];
+  #start = performance.now();
+  constructor(readonly inner: Nic, readonly dnsPorts: number[]) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+  get mac(): Uint8Array {
+    return this.inner.mac;
+  }
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+  get features(): NicFeatures {
+    return this.inner.features;
+  }
+  async receive(): Promise<Frame[] | null> {
+    const frames = await this.inner.receive();
+    for (const f of frames ?? []) this.#note("in", f.data);
+    return frames;
+  }
+  transmit(frames: Frame[]): void {
+    for (const f of frames) this.#note("out", f.data);
+    this.inner.transmit(frames);
+  }
+  stats(): NicStats {
+    return this.inner.stats();
+  }
+  close(): void {
+    this.inner.close();
+  }
+
+  /** Forgets what was seen so far; times count from now. */
+  restart(): void {
+    this.events = [];
+    this.#start = performance.now();
+  }
+
+  /** The first event at or after `from` whose text matches, with its index. */
+  find(pattern: RegExp, from = 0): (WireEvent & { index: number }) | undefined {
+    const index = this.events.findIndex((e, i) => i >= from && pattern.test(`${e.dir} ${e.what}`));
+    return index < 0 ? undefined : { ...this.events[index], index };
+  }
+
+  toString(): string {
+    return this.events.map((e) => `${e.ms.toFixed(1).padStart(8)} ms  ${e.dir} ${e.what}`)
+      .join("\n");
+  }
+
+  #note(dir: "out" | "in", data: Uint8Array): void {
+    const what = this.#describe(data);
+    if (what) this.events.push({ ms: performance.now() - this.#start, dir, what });
+  }
+
+  #describe(data: Uint8Array): string | undefined {
+    const eth = parseEthernet(data);
+    if (eth instanceof WireError) return undefined;
+    if (eth.etherType === ETHERTYPE_ARP) {
+      const arp = parseArp(eth.payload);
+      if (arp instanceof WireError || arp.operation !== ARP_REQUEST) return undefined;
+      return `arp who-has ${ip(arp.targetProtocolAddress)}`;
+    }
+    if (eth.etherType !== ETHERTYPE_IPV4) return undefined;
+    const packet = parseIpv4(eth.payload, false);
+    if (packet instanceof WireError) return undefined;
+    if (packet.protocol === PROTOCOL_ICMP) {
+      const icmp = parseIcmpv4(packet.payload, false);
+      if (icmp instanceof WireError || icmp.type !== ICMP_DESTINATION_UNREACHABLE) return undefined;
+      return `icmp unreachable code ${icmp.code} from ${ip(packet.source)}`;
+    }
+    if (packet.protocol !== PROTOCOL_UDP) return undefined;
+    const udp = parseUdp(packet.payload, packet.source, packet.destination, false);
+    if (udp instanceof WireError || udp.payload.length < 12) return undefined;
+    const isQuery = (udp.payload[2] & 0x80) === 0;
+    if (!this.dnsPorts.includes(isQuery ? udp.destinationPort : udp.sourcePort)) return undefined;
+    return `dns ${isQuery ? "query" : "answer"} ${ip(packet.source)}:${udp.sourcePort} -> ${
+      ip(packet.destination)
+    }:${udp.destinationPort}`;
+  }
+}
+
+/**
+ * Resolves web.test with `first` as the first server and dnsmasq (10.80.0.1:53) second, each
+ * attempt timing out after 500 ms. Checks the answer came from dnsmasq within a bound, after
+ * the first server was tried; `checkFirst` finds that try on the wire and returns it.
+ */
+async function secondServerAnswers(
+  tag: string,
+  first: { address: string; port: number },
+  checkFirst: (wire: WireTimeline, stack: Stack) => WireEvent,
+): Promise<void> {
+  const timeoutMs = 500;
+  let wire: WireTimeline | undefined;
+  await withDnsmasq(tag, {
+    address: "10.80.0.2/24",
+    dns: { servers: [first, "10.80.0.1"], timeoutMs },
+    wrapNic: (tap) => wire = new WireTimeline(tap, [53, first.port]),
+  }, async ({ stack, dnsmasq }) => {
+    assert.deepEqual(stack.resolver.servers, [`${first.address}:${first.port}`, "10.80.0.1:53"]);
+    const timeline = wire!;
+    timeline.restart(); // from here: only this lookup (the stack announced itself before)
+    const start = performance.now();
+    const answer = await stack.resolve("web.test");
+    const elapsed = performance.now() - start;
+    console.log(`resolved in ${elapsed.toFixed(0)} ms; wire:\n${timeline}`);
+    assert.deepEqual(formatShort(answer), ["10.80.1.3"]);
+    assert.equal(answer.source, "network");
+    assert.equal(ip(answer.server!), "10.80.0.1", "the answer came from the second server");
+    // The first server's attempt had to time out first; no more than one round is spent.
+    assert.ok(elapsed >= timeoutMs - 50, `answered after ${elapsed} ms`);
+    assert.ok(elapsed < timeoutMs + 1500, `answered after ${elapsed} ms`);
+
+    const triedFirst = checkFirst(timeline, stack);
+    const toSecond = timeline.find(/^out dns query 10\.80\.0\.2:\d+ -> 10\.80\.0\.1:53$/);
+    assert.ok(toSecond, `no query to dnsmasq on the wire:\n${timeline}`);
+    assert.ok(
+      toSecond.ms - triedFirst.ms >= timeoutMs - 50,
+      `dnsmasq was asked ${toSecond.ms - triedFirst.ms} ms after the first server`,
+    );
+    const reply = timeline.find(/^in dns answer 10\.80\.0\.1:53 -> 10\.80\.0\.2:\d+$/);
+    assert.ok(reply && reply.index > toSecond.index, `no answer from dnsmasq:\n${timeline}`);
+    // dnsmasq saw the question exactly once (its log lines can come after the answer).
+    await dnsmasq.waitForOutput(/query\[A\] web\.test from 10\.80\.0\.2/, 10_000);
+    const asked = dnsmasq.log.match(/query\[A\] web\.test from 10\.80\.0\.2/g) ?? [];
+    assert.equal(asked.length, 1, dnsmasq.log);
+  });
+}
+
+interopTest(
+  "dnsmasq over TAP: first server silent (nobody at 10.80.0.77), the answer comes from dnsmasq second",
+  needs,
+  async () => {
+    await secondServerAnswers("dns-silent", { address: "10.80.0.77", port: 53 }, (wire, stack) => {
+      // Asked first: the query waited on ARP for 10.80.0.77, which nobody answers.
+      assert.match(wire.events[0].what, /^arp who-has 10\.80\.0\.77$/, `${wire}`);
+      assert.equal(wire.find(/-> 10\.80\.0\.77:/), undefined, "nothing reached 10.80.0.77");
+      assert.ok(stack.stats().arp.packetsOut >= 3, "ARP: the announcement, .77, dnsmasq's .1");
+      return wire.events[0];
+    });
+  },
+);
+
+interopTest(
+  "dnsmasq over TAP: first server refuses (ICMP port unreachable from 10.80.0.1:5353), dnsmasq answers second",
+  needs,
+  async () => {
+    await secondServerAnswers("dns-refuse", { address: "10.80.0.1", port: 5353 }, (wire, stack) => {
+      const toFirst = wire.find(/^out dns query 10\.80\.0\.2:\d+ -> 10\.80\.0\.1:5353$/);
+      assert.ok(toFirst, `no query to port 5353:\n${wire}`);
+      // Linux had no socket on 5353 and said so (type 3, code 3: port unreachable).
+      const refused = wire.find(/^in icmp unreachable code 3 from 10\.80\.0\.1$/, toFirst.index);
+      assert.ok(refused, `no ICMP port unreachable:\n${wire}`);
+      assert.ok(stack.stats().icmp.errorsIn >= 1);
+      return toFirst;
     });
   },
 );
