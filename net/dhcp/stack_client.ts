@@ -214,12 +214,24 @@ export class StackDhcpClient {
     if (this.#closed) return Promise.reject(new DhcpStopped("the DHCP client is closed"));
     signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject };
-      this.#waiters.push(waiter);
-      signal?.addEventListener("abort", () => {
+      // The abort listener goes when the wait ends either way: a listener left on a
+      // long-lived signal (AbortSignal.timeout) would keep Deno's process alive until it fires.
+      const onAbort = () => {
         this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(signal.reason);
-      }, { once: true });
+        reject(signal!.reason);
+      };
+      const waiter = {
+        resolve: (lease: DhcpLease) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(lease);
+        },
+        reject: (e: Error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      this.#waiters.push(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
     });
   }
 

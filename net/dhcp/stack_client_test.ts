@@ -238,6 +238,35 @@ Deno.test("stack dhcp: bound() rejects with the signal's reason when aborted", a
   await lonely.close();
 });
 
+Deno.test("stack dhcp: a bound (or failed) wait takes its abort listener off the signal", async () => {
+  // A listener left on AbortSignal.timeout() keeps Deno's process alive until the timeout.
+  const counted = () => {
+    const signal = new AbortController().signal;
+    let listeners = 0;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((...a: Parameters<typeof add>) => (listeners++, add(...a))) as never;
+    signal.removeEventListener =
+      ((...a: Parameters<typeof remove>) => (listeners--, remove(...a))) as never;
+    return { signal, listeners: () => listeners };
+  };
+  const n = network();
+  try {
+    const s = counted();
+    await n.client.dhcp({ probe: false }, s.signal);
+    assert.equal(s.listeners(), 0, "bound: listener removed");
+  } finally {
+    await n.close();
+  }
+  const [a] = MemoryLink.pair();
+  const lonely = new Stack({ nic: a });
+  const s = counted();
+  const waiting = lonely.dhcp({ probe: false }, s.signal);
+  await lonely.close();
+  await assert.rejects(waiting, DhcpStopped);
+  assert.equal(s.listeners(), 0, "stopped: listener removed");
+});
+
 Deno.test("stack dhcp: DISCOVER leaves from 0.0.0.0:68 to 255.255.255.255:67 at the broadcast MAC", async () => {
   const [a, b] = MemoryLink.pair();
   const sent: Uint8Array[] = [];
