@@ -68,11 +68,16 @@ export async function pingLoop(
     const wait = interval - (performance.now() - tick);
     if (wait > 0) {
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, wait);
-        options.signal?.addEventListener("abort", () => {
+        // One listener per wait, removed after it: an endless ping must not pile them up.
+        const onAbort = () => {
           clearTimeout(t);
           resolve();
-        }, { once: true });
+        };
+        const t = setTimeout(() => {
+          options.signal?.removeEventListener("abort", onAbort);
+          resolve();
+        }, wait);
+        options.signal?.addEventListener("abort", onAbort, { once: true });
       });
     }
   }
