@@ -35,12 +35,20 @@ export type GeneralName =
   | { kind: "directory"; value: Uint8Array }
   | { kind: "other"; tag: number };
 
-/** A GeneralSubtree of nameConstraints (only the base matters in RFC 5280 profiles). */
+/**
+ * A nameConstraints extension (RFC 5280 §4.2.1.10): the base of each GeneralSubtree (minimum
+ * and maximum are unused in the RFC 5280 profile).
+ */
 export interface NameConstraints {
   /** Permitted subtrees, if the extension lists any. */
   permitted: GeneralName[] | undefined;
   /** Excluded subtrees. */
   excluded: GeneralName[];
+  /**
+   * Whether the extension is marked critical. A critical extension constraining a name form
+   * this verifier does not process rejects certificates that carry a name of that form.
+   */
+  critical: boolean;
 }
 
 /**
@@ -222,14 +230,19 @@ function parse(der: Uint8Array): Certificate {
       ext.end("Extension");
       if (seen.has(oid)) throw new MalformedCertificate(`duplicate extension ${oid}`);
       seen.add(oid);
-      parseExtension(cert, oid, value);
+      parseExtension(cert, oid, value, critical);
       if (critical && !HANDLED_EXTENSIONS.has(oid)) cert.unknownCriticalExtensions.push(oid);
     }
   }
   return cert;
 }
 
-function parseExtension(cert: Certificate, oid: string, value: Uint8Array): void {
+function parseExtension(
+  cert: Certificate,
+  oid: string,
+  value: Uint8Array,
+  critical: boolean,
+): void {
   const r = new DerReader(value);
   switch (oid) {
     case OID.basicConstraints: {
@@ -281,7 +294,7 @@ function parseExtension(cert: Certificate, oid: string, value: Uint8Array): void
       const permitted = subtrees(contextTag(0, true));
       const excluded = subtrees(contextTag(1, true)) ?? [];
       seq.end("NameConstraints");
-      cert.nameConstraints = { permitted, excluded };
+      cert.nameConstraints = { permitted, excluded, critical };
       break;
     }
     case OID.subjectKeyIdentifier:
@@ -338,7 +351,7 @@ function parseName(e: DerElement): DistinguishedName {
       const type = atv.oid("type");
       const value = atv.read();
       atv.end("AttributeTypeAndValue");
-      const text = decodeString(value);
+      const text = attributeValueText(value);
       if (type === OID.commonName) commonNames.push(text);
       parts.push(`${ATTRIBUTE_NAMES[type] ?? type}=${escapeRdnValue(text)}`);
     }
@@ -347,7 +360,20 @@ function parseName(e: DerElement): DistinguishedName {
   return { der: e.raw, text: rdns.reverse().join(","), commonNames };
 }
 
-function decodeString(e: DerElement): string {
+/**
+ * The text of a distinguished-name attribute value: the decoded string for the directory
+ * string types (RFC 5280 §4.1.2.4), or `#` and the hex of the whole encoding otherwise
+ * (RFC 4514 §2.4).
+ *
+ * @example
+ * ```ts
+ * import { attributeValueText } from "./certificate.ts";
+ * import { DerReader } from "./der_reader.ts";
+ * const e = new DerReader(new Uint8Array([0x13, 0x02, 0x55, 0x53])).read(); // PrintableString
+ * console.log(attributeValueText(e)); // "US"
+ * ```
+ */
+export function attributeValueText(e: DerElement): string {
   const v = e.value;
   switch (e.tag) {
     case Tag.UTF8String:

@@ -232,9 +232,12 @@ export class PathLengthExceeded extends CertificateError {
  * ```
  */
 export class NameConstraintViolation extends CertificateError {
-  /** Creates the error naming the offending name and the constraining CA. */
-  constructor(name: string, constrainingCa: string) {
-    super(`name "${name}" violates the name constraints of ${constrainingCa}`);
+  /**
+   * Creates the error naming the offending name, the constraining CA and, optionally, the
+   * certificate that carries the name.
+   */
+  constructor(name: string, constrainingCa: string, subject?: string) {
+    super(`name "${name}" violates the name constraints of ${constrainingCa}`, subject);
     this.name = "NameConstraintViolation";
   }
 }
@@ -271,5 +274,36 @@ export class UnsupportedCertificate extends CertificateError {
   constructor(what: string, subject?: string) {
     super(`unsupported certificate feature: ${what}`, subject);
     this.name = "UnsupportedCertificate";
+  }
+}
+
+/**
+ * A CA's critical nameConstraints extension constrains a name form this verifier does not
+ * process (URI, otherName, x400Address, ediPartyName, registeredID), and a certificate below
+ * it carries a name of that form. RFC 5280 §4.2.1.10 then requires rejecting the certificate.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedCertificate, UnsupportedNameConstraint } from "./errors.ts";
+ * const e = new UnsupportedNameConstraint("uniformResourceIdentifier", "https://a.test/", "CN=CA", "CN=a");
+ * console.log(e instanceof UnsupportedCertificate, e.form); // true uniformResourceIdentifier
+ * ```
+ */
+export class UnsupportedNameConstraint extends UnsupportedCertificate {
+  /** The GeneralName form (RFC 5280 §4.2.1.6 field name), e.g. `uniformResourceIdentifier`. */
+  readonly form: string;
+  /** Distinguished name of the CA whose constraints could not be processed. */
+  readonly constrainingCa: string;
+
+  /** Creates the error naming the form, the certificate's name of that form and the CA. */
+  constructor(form: string, name: string, constrainingCa: string, subject?: string) {
+    super(
+      `critical name constraints of ${constrainingCa} on ${form} names, which this verifier ` +
+        `does not process, while the certificate has the ${form} name ${name}`,
+      subject,
+    );
+    this.name = "UnsupportedNameConstraint";
+    this.form = form;
+    this.constrainingCa = constrainingCa;
   }
 }

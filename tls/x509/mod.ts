@@ -49,6 +49,7 @@ export {
   PathLengthExceeded,
   UnknownIssuer,
   UnsupportedCertificate,
+  UnsupportedNameConstraint,
   WeakAlgorithm,
 } from "./errors.ts";
 export {

@@ -210,7 +210,12 @@ class PathSearch {
       );
     }
     if (issuer.nameConstraints) {
-      for (const c of path) checkNameConstraints(c, issuer.nameConstraints, subject);
+      // RFC 5280 §6.1.3 (b): every certificate below, except self-issued ones that are not
+      // the leaf (a CA's reissue or key rollover certificate).
+      for (const [i, c] of path.entries()) {
+        if (i > 0 && bytesEqual(c.subject.der, c.issuer.der)) continue;
+        checkNameConstraints(c, issuer.nameConstraints, subject);
+      }
     }
   }
 
