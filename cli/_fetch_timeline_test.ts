@@ -293,6 +293,7 @@ Deno.test("timeline: HTTP events become *, > and < lines; TLS facts and certific
       sha256Fingerprint: "00",
       pathLength: 2,
     },
+    peerCertificates: [],
     verified: true,
     durationMs: 8,
     timeline: [{ event: "ClientHello sent", atMs: 1 }, { event: "client Finished sent", atMs: 9 }],

@@ -60,10 +60,9 @@ export interface TlsHandshakeInfo {
    * The whole certificate list the server sent (RFC 8446 §4.4.2), in the order it sent it,
    * leaf first: each parsed, with its DER in `der`. Extras after the leaf that are not
    * well-formed certificates are left out (no path can use them). For resumed sessions:
-   * those of the original handshake. Always set by this client; optional in the type only
-   * so that infos built by hand (tests, logs) need not carry it.
+   * those of the original handshake.
    */
-  peerCertificates?: readonly Certificate[];
+  peerCertificates: readonly Certificate[];
   /** Whether the certificate chain was verified (false with `insecureSkipVerify`). */
   verified: boolean;
   /** Handshake duration in milliseconds, from ClientHello to client Finished. */

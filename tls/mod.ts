@@ -20,7 +20,7 @@
  * const tcp = await Deno.connect({ hostname: "example.com", port: 443 });
  * const tls = await connect(tcp, { serverName: "example.com", alpnProtocols: ["http/1.1"] });
  * console.log(tls.handshake.cipherSuite, tls.handshake.group, tls.handshake.durationMs);
- * for (const cert of tls.handshake.peerCertificates ?? []) console.log(cert.subject.text);
+ * for (const cert of tls.handshake.peerCertificates) console.log(cert.subject.text);
  * await tls.write(new TextEncoder().encode(
  *   "GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n",
  * ));

@@ -179,7 +179,7 @@ interopTest(
       const h = tls.handshake;
       equal(h.verified, true);
       equal(h.group, "X25519MLKEM768");
-      const sent = h.peerCertificates ?? [];
+      const sent = h.peerCertificates;
       deepEqual(sent.map((c) => c.der), [server.der, intermediate.der]);
       deepEqual(sent.map((c) => c.subject.text), [
         "CN=localhost,O=usernet",
