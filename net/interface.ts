@@ -32,7 +32,13 @@ import {
   ETHERTYPE_IPV4,
   writeEthernetHeader,
 } from "./wire/ethernet.ts";
-import { IPV4_HEADER_LENGTH, Ipv4Packet, parseIpv4, writeIpv4Header } from "./wire/ipv4.ts";
+import {
+  IPV4_HEADER_LENGTH,
+  Ipv4Packet,
+  parseIpv4,
+  PROTOCOL_UDP,
+  writeIpv4Header,
+} from "./wire/ipv4.ts";
 import { NeighborCache, type NeighborCacheOptions } from "./neighbor_cache.ts";
 import { Ipv4Reassembler, type ReassemblyOptions } from "./ipv4_reassembly.ts";
 import type { StatsCounters } from "./stats.ts";
@@ -116,6 +122,13 @@ export class NetworkInterface {
   onArp: ((arp: ArpPacket, now: number) => void) | undefined;
   /** Accept IPv4 packets for any destination (a gateway's inside interface, DHCP before a lease). */
   acceptAnyDestination = false;
+  /**
+   * UDP ports that take datagrams to any unicast address at our MAC while the interface has
+   * no address: the DHCP client's port 68, because a server may send OFFER and ACK to the
+   * offered address before it is ours (RFC 2131 §4.1; passt does so even when the client sets
+   * the BROADCAST flag).
+   */
+  readonly unconfiguredUdpPorts: Set<number> = new Set();
   /** More addresses this host answers ARP for and treats as its own (a gateway's DNS address). */
   readonly extraAddresses: Set<number> = new Set();
   /** Frames to transmit at the next flush. */
@@ -159,6 +172,11 @@ export class NetworkInterface {
     if (!c) return false;
     const mask = prefixMask(c.prefixLength);
     return ((address & mask) >>> 0) === ((c.address & mask) >>> 0);
+  }
+
+  /** Whether UDP to `port` is taken for any destination now (no address; see the set). */
+  acceptsUnconfigured(port: number): boolean {
+    return this.config === undefined && this.unconfiguredUdpPorts.has(port);
   }
 
   /** Whether a packet to `address` is for this host. */
@@ -243,7 +261,10 @@ export class NetworkInterface {
     }
     packet.checksumValid = checksumValid;
     const destination = packet.destination;
-    if (!this.acceptAnyDestination && !this.isLocalAddress(destination)) {
+    if (
+      !this.acceptAnyDestination && !this.isLocalAddress(destination) &&
+      !this.#forUnconfiguredPort(packet)
+    ) {
       this.#stats.drop("ipv4", "not-for-us");
       return;
     }
@@ -257,6 +278,14 @@ export class NetworkInterface {
       return;
     }
     this.deliverIpv4(packet, now);
+  }
+
+  /** An unfragmented UDP packet to one of `unconfiguredUdpPorts` while we have no address. */
+  #forUnconfiguredPort(packet: Ipv4Packet): boolean {
+    if (this.config !== undefined || this.unconfiguredUdpPorts.size === 0) return false;
+    if (packet.protocol !== PROTOCOL_UDP || packet.isFragment) return false;
+    const udp = packet.payload;
+    return udp.length >= 8 && this.unconfiguredUdpPorts.has((udp[2] << 8) | udp[3]);
   }
 
   /** Hands a complete IPv4 packet to its protocol's handler. */

@@ -359,7 +359,8 @@ export class UdpLayer {
     const port = datagram.destinationPort;
     const bound = this.#sockets.get(port);
     const destination = packet.destination;
-    const local = this.#internals.iface.isLocalAddress(destination);
+    const iface = this.#internals.iface;
+    const local = iface.isLocalAddress(destination) || iface.acceptsUnconfigured(port);
     // A wildcard socket takes datagrams for this host only, even on a gateway that accepts all.
     const socket = bound?.find((s) =>
       s.localAddress === destination || (s.localAddress === 0 && local)

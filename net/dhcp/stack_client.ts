@@ -66,6 +66,12 @@ export interface StackDhcpOptions {
   declineDelayMs?: number;
   /** Uniform random numbers in [0, 1) (xids, jitter); default: crypto.getRandomValues. */
   random?: () => number;
+  /**
+   * Ask servers to broadcast their replies (the BROADCAST flag, RFC 2131 §4.1). Default true.
+   * Unicast replies to the offered address are taken either way: some servers (passt) send
+   * them regardless of the flag.
+   */
+  broadcastFlag?: boolean;
 }
 
 /**
@@ -176,6 +182,7 @@ export class StackDhcpClient {
       // The glue answers every probe itself; the core's own timeout is only a backstop.
       probeTimeoutMs: this.#probeCount * this.#probeIntervalMs + this.#probeWaitMs + 5000,
       declineDelayMs: options.declineDelayMs,
+      broadcastFlag: options.broadcastFlag,
       maxMessageSize: Math.min(iface.mtu, 65535) - 28,
     });
   }
@@ -195,6 +202,7 @@ export class StackDhcpClient {
     if (this.#closed) return;
     if (!this.#socket) {
       this.#socket = this.#stack.listenDatagram({ port: DHCP_CLIENT_PORT });
+      this.#stack._iface.unconfiguredUdpPorts.add(DHCP_CLIENT_PORT);
       this.#receiveLoop(this.#socket);
       this.#stack._iface.onArp = (arp, now) => this.#onArp(arp, now);
       this.#stack._addTimed(this.#timed);
@@ -269,6 +277,7 @@ export class StackDhcpClient {
     this.#core.stop();
     this.#stack._removeTimed(this.#timed);
     if (this.#stack._iface.onArp) this.#stack._iface.onArp = undefined;
+    this.#stack._iface.unconfiguredUdpPorts.delete(DHCP_CLIENT_PORT);
     this.#socket?.close();
     for (const w of this.#waiters.splice(0)) w.reject(new DhcpStopped("the DHCP client is closed"));
   }

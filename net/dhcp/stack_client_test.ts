@@ -85,6 +85,40 @@ Deno.test("stack dhcp: DISCOVER..ACK, the lease configures address, route and DN
   }
 });
 
+Deno.test("stack dhcp: OFFER and ACK unicast to the offered address are taken before it is ours", async () => {
+  // Without the BROADCAST flag our server (like passt, whatever the flag) sends OFFER and ACK
+  // to yiaddr at the client's MAC (RFC 2131 §4.1): IPv4 for an address the stack does not
+  // have yet, which only the DHCP client's port may take.
+  const n = network();
+  const serverNic = n.gateway.nic;
+  const transmit = serverNic.transmit.bind(serverNic);
+  const replyMacs: string[] = [];
+  serverNic.transmit = (frames) => {
+    for (const f of frames) {
+      const d = f.data;
+      // IPv4 (0x0800), UDP (17), source port 67: a DHCP reply; note its Ethernet destination.
+      if (d[12] === 8 && d[13] === 0 && d[23] === 17 && ((d[34] << 8) | d[35]) === 67) {
+        replyMacs.push(
+          Array.from(d.subarray(0, 6), (b) => b.toString(16).padStart(2, "0")).join(":"),
+        );
+      }
+    }
+    transmit(frames);
+  };
+  try {
+    const lease = await n.client.dhcp(
+      { probe: false, broadcastFlag: false },
+      AbortSignal.timeout(5000), // a failure is a clear error, not a hang
+    );
+    assert.deepEqual(replyMacs, [n.client.mac, n.client.mac], "OFFER and ACK were unicast");
+    assert.equal(lease.address, parseIpv4Address("10.0.2.15"));
+    assert.equal(n.client.ipv4?.address, "10.0.2.15");
+    assert.equal(n.client.stats().drops["ipv4/not-for-us"], undefined);
+  } finally {
+    await n.close();
+  }
+});
+
 Deno.test("stack dhcp: new Stack({ dhcp: true }) configures itself", async () => {
   const [a, b] = MemoryLink.pair();
   const gateway = new Stack({ nic: a, address: "192.168.9.1/24" });
