@@ -1,14 +1,13 @@
 /**
  * Interop with QEMU's user network (libslirp) and with passt, each on a stream socket that
- * usernet connects to. Against slirp, usernet starts without an address and takes one by DHCP
+ * usernet connects to. usernet starts without an address and takes one by DHCP from the peer
  * (`stack.dhcp()`: DISCOVER, OFFER, ARP probe, REQUEST, ACK), then ARPs the gateway the lease
- * names and pings it; against passt it has a static address (see that test). Both peers run
- * inside a namespace the test creates, so nothing they do can reach a real address; the test
- * only ever talks to their gateway address.
+ * names and pings it. Both peers run inside a namespace the test creates, so nothing they do can
+ * reach a real address; the test only ever talks to their gateway address.
  */
 import assert from "node:assert/strict";
-import { interopTest, tempDir, waitFor } from "./_harness.ts";
-import { createNamespace } from "./_netns.ts";
+import { interopTest, type Peer, tempDir, waitFor } from "./_harness.ts";
+import { createNamespace, type TestNamespace } from "./_netns.ts";
 import { QemuStreamNic } from "../../drivers/qemu_stream.ts";
 import { type DhcpLease, type DhcpLeaseEvent, Stack } from "../../net/stack.ts";
 import { formatIpv4Address as ip } from "../../net/wire/address.ts";
@@ -22,10 +21,11 @@ async function socketExists(path: string): Promise<boolean> {
 }
 
 /**
- * Runs DHCP on a stack that has no address yet and returns the lease, after checking the stack
- * applied it and said so with one `"lease"` event (`acquired`).
+ * Connects a stack without an address to the peer's socket, runs DHCP and returns the lease,
+ * after checking the stack applied it and said so with one `"lease"` event (`acquired`).
  */
-async function takeLease(stack: Stack): Promise<{ lease: DhcpLease; ms: number }> {
+async function leaseFrom(socket: string): Promise<{ stack: Stack; lease: DhcpLease; ms: number }> {
+  const stack = new Stack({ nic: await QemuStreamNic.connect({ path: socket }) });
   const events: string[] = [];
   stack.addEventListener("lease", (e) => events.push((e as DhcpLeaseEvent).change));
   const before = stack.ipv4;
@@ -48,7 +48,24 @@ async function takeLease(stack: Stack): Promise<{ lease: DhcpLease; ms: number }
   assert.equal(v4?.address, ip(lease.address), "the leased address is applied");
   assert.equal(v4?.prefixLength, lease.prefixLength);
   assert.equal(v4?.gateway, lease.router === undefined ? undefined : ip(lease.router));
-  return { lease, ms };
+  return { stack, lease, ms };
+}
+
+/** Runs `fn` with the peer's log printed if it throws; always stops the peer and cleans up. */
+async function withPeer(
+  peer: Peer,
+  cleanup: () => Promise<void>,
+  fn: () => Promise<void>,
+): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    console.error(`${peer.name} log:\n${peer.log}`);
+    throw error;
+  } finally {
+    await peer.stop();
+    await cleanup();
+  }
 }
 
 interopTest(
@@ -66,10 +83,11 @@ interopTest(
       ...["-netdev", "hubport,id=p1,hubid=0,netdev=s0"],
     ]);
     let stack: Stack | undefined;
-    try {
+    await withPeer(qemu, () => cleanup(ns, dir, () => stack?.close()), async () => {
       await waitFor("QEMU's stream socket", () => socketExists(socket), 30_000);
-      stack = new Stack({ nic: await QemuStreamNic.connect({ path: socket }) });
-      const { lease, ms } = await takeLease(stack);
+      const got = await leaseFrom(socket);
+      stack = got.stack;
+      const { lease } = got;
       // libslirp's fixed plan: guest 10.0.2.15/24, router 10.0.2.2, DNS 10.0.2.3, one day.
       assert.equal(ip(lease.address), "10.0.2.15");
       assert.equal(lease.prefixLength, 24);
@@ -86,26 +104,15 @@ interopTest(
       assert.equal(gateway?.mac, "52:55:0a:00:02:02"); // slirp's gateway MAC, learned by ARP
       const large = await stack.ping("10.0.2.2", { timeout: 5000, size: 1000 });
       assert.equal(large.bytes, 1008);
-      console.log(`slirp: lease in ${ms.toFixed(0)} ms, ping ${reply.rtt.toFixed(2)} ms`);
-    } catch (error) {
-      console.error(qemu.log);
-      throw error;
-    } finally {
-      await stack?.close();
-      await qemu.stop();
-      await ns.cleanup();
-      await dir.cleanup();
-    }
+      console.log(`slirp: lease in ${got.ms.toFixed(0)} ms, ping ${reply.rtt.toFixed(2)} ms`);
+    });
   },
 );
 
 interopTest(
-  "passt: usernet ARPs passt's gateway and pings it over a unix stream socket",
+  "passt: usernet takes a DHCP lease over a unix stream socket, then pings the gateway",
   { root: true, programs: ["ip", "passt"] },
   async () => {
-    // Static, not DHCP: passt (2023-03-09) unicasts its OFFER and ACK to 10.0.2.15 although the
-    // client set the BROADCAST flag, and usernet's stack drops IPv4 for an address it does not
-    // have yet (ipv4/not-for-us), so stack.dhcp() never gets past SELECTING against passt.
     const ns = await createNamespace("passt");
     // passt needs an interface with a default route; give it a veth pair with both ends inside.
     await ns.exec("ip", ["link", "add", "ext0", "type", "veth", "peer", "name", "ext1"]);
@@ -119,42 +126,42 @@ interopTest(
     await ns.exec("sysctl", ["-q", "-w", "net.ipv4.ping_group_range=0 2147483647"]);
     const dir = await tempDir("passt");
     const socket = `${dir.path}/passt.sock`;
+    // The address plan passt hands out by DHCP: 10.0.2.15/24 via 10.0.2.2, DNS 10.0.2.3 (only
+    // advertised: nothing here asks it), MTU 1500 (passt's default offer is 65520).
     const passt = ns.spawn("passt", "passt", [
-      "-f",
-      "-e",
-      "-1",
-      "--runas",
-      "0",
-      "-s",
-      socket,
-      "-4",
-      "-a",
-      "10.0.2.15",
-      "-n",
-      "24",
-      "-g",
-      "10.0.2.2",
-      "-D",
-      "none",
-      "-S",
-      "none",
+      ...["-f", "-e", "-1", "--runas", "0", "-s", socket, "-4"],
+      ...["-a", "10.0.2.15", "-n", "24", "-g", "10.0.2.2", "-m", "1500"],
+      ...["-D", "10.0.2.3", "-S", "none"],
     ]);
     let stack: Stack | undefined;
-    try {
+    await withPeer(passt, () => cleanup(ns, dir, () => stack?.close()), async () => {
       await waitFor("passt's socket", () => socketExists(socket), 30_000);
-      const nic = await QemuStreamNic.connect({ path: socket });
-      stack = new Stack({ nic, address: "10.0.2.15/24", gateway: "10.0.2.2" });
+      const got = await leaseFrom(socket);
+      stack = got.stack;
+      const { lease } = got;
+      assert.equal(ip(lease.address), "10.0.2.15");
+      assert.equal(lease.prefixLength, 24);
+      assert.equal(ip(lease.router!), "10.0.2.2");
+      assert.deepEqual(lease.dns.map(ip), ["10.0.2.3"]);
+      assert.equal(lease.mtu, 1500);
+      assert.equal(stack.mtu, 1500, "the lease's MTU is applied");
+      assert.ok(lease.leaseTime > 0, `${lease.leaseTime}`);
+      assert.deepEqual(stack.resolver.servers, ["10.0.2.3:53"], "DNS servers from the lease");
+
       const reply = await stack.ping("10.0.2.2", { timeout: 5000 });
       assert.equal(reply.from, "10.0.2.2");
       assert.ok(stack.neighbors().find((n) => n.address === "10.0.2.2")?.mac, "ARP resolved");
-    } catch (error) {
-      console.error(passt.log);
-      throw error;
-    } finally {
-      await stack?.close();
-      await passt.stop();
-      await ns.cleanup();
-      await dir.cleanup();
-    }
+      console.log(`passt: lease in ${got.ms.toFixed(0)} ms, ping ${reply.rtt.toFixed(2)} ms`);
+    });
   },
 );
+
+async function cleanup(
+  ns: TestNamespace,
+  dir: { cleanup: () => Promise<void> },
+  closeStack: () => Promise<void> | undefined,
+): Promise<void> {
+  await closeStack();
+  await ns.cleanup();
+  await dir.cleanup();
+}
