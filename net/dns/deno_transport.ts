@@ -9,6 +9,7 @@
  */
 
 import type { DnsCompletion, Resolver } from "./resolver.ts";
+import { NetError } from "../errors.ts";
 
 const dotted = (a: number) => `${a >>> 24}.${(a >> 16) & 255}.${(a >> 8) & 255}.${a & 255}`;
 
@@ -114,7 +115,14 @@ export class DenoDnsTransport {
         this.resolver.receive(transport, hostname, port, bytes, this.clock());
         this.#wake();
       }
-    } catch { /* socket closed */ }
+    } catch (e) {
+      // A usernet socket reports an ICMP error about our query (port or host unreachable):
+      // the attempt failed now. Anything else means the socket was closed.
+      if (e instanceof NetError) {
+        this.resolver.udpUnreachable(transport, this.clock(), e.message);
+        this.#wake();
+      }
+    }
   }
 
   async #runTcp(transport: number, server: number, port: number, payload: Uint8Array) {

@@ -482,17 +482,37 @@ export class Resolver {
   tcpClosed(transport: number, now: number, reason = "connection closed"): void {
     const found = this.#byTransport.get(transport);
     if (!found || !found.attempt.tcp) return;
+    this.#attemptFailed(found, now, `TCP to ${formatIpv4(found.attempt.server)}:`, reason);
+  }
+
+  /**
+   * An ICMP error (port or host unreachable) came back for UDP `transport`'s query: that attempt
+   * failed now, rather than at its timeout, and the lookup moves on (as glibc's resolver does
+   * on ECONNREFUSED).
+   */
+  udpUnreachable(transport: number, now: number, reason: string): void {
+    const found = this.#byTransport.get(transport);
+    if (!found || found.attempt.tcp) return;
+    this.#attemptFailed(found, now, `UDP to ${formatIpv4(found.attempt.server)}:`, reason);
+  }
+
+  // --- internals ---
+
+  #attemptFailed(
+    found: { lookup: Lookup; attempt: Attempt },
+    now: number,
+    what: string,
+    reason: string,
+  ): void {
     const { lookup, attempt } = found;
     this.#closeAttempt(lookup, attempt);
     lookup.lastError = new DnsServerFailure(
       lookup.current,
       typeToString(lookup.type),
-      `TCP to ${formatIpv4(attempt.server)}:${attempt.port}: ${reason}`,
+      `${what}${attempt.port}: ${reason}`,
     );
     this.#nextAttempt(lookup, now);
   }
-
-  // --- internals ---
 
   #fail(lookup: { id: number; name: string; type: number }, error: DnsResolveError): void {
     this.#completions.push({

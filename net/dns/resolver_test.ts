@@ -277,6 +277,23 @@ Deno.test("resolver: TCP failure moves on to the next attempt", () => {
   assert.equal(t.only(later.datagrams).server, S1);
 });
 
+Deno.test("resolver: an ICMP unreachable for a UDP query moves on at once, not at the timeout", () => {
+  const t = new ResolverTest();
+  t.resolve("www.example");
+  const d = t.only(t.poll().datagrams);
+  assert.equal(d.server, S1);
+  t.r.udpUnreachable(d.transport, 3, "port unreachable");
+  const out = t.at(3);
+  assert.deepEqual(out.closed, [d.transport]);
+  const next = t.only(out.datagrams);
+  assert.equal(next.server, S2, "the next server is asked at 3 ms");
+  // A late report about the closed attempt changes nothing.
+  t.r.udpUnreachable(d.transport, 4, "late duplicate");
+  assert.equal(t.at(4).datagrams.length, 0);
+  t.reply(next, { answers: [A("www.example.", 7)] });
+  assert.ok(t.done().ok);
+});
+
 Deno.test("resolver: cached answers live their TTL", () => {
   const t = new ResolverTest();
   t.resolve("www.example");
