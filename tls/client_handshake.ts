@@ -34,6 +34,7 @@ import {
   decodeCertificate,
   decodeCertificateRequest,
   decodeCertificateVerify,
+  decodeClientHello,
   decodeEncryptedExtensions,
   decodeKeyUpdate,
   decodeNewSessionTicket,
@@ -106,8 +107,29 @@ export interface ClientHandshakeConfig {
   now: () => number;
   /** Monotonic clock in ms (durations). */
   clock?: () => number;
-  /** Random bytes (tests inject fixed values). */
+  /**
+   * Random bytes for ClientHello.random, legacy_session_id and the key shares' secret keys
+   * (tests inject fixed values; see {@linkcode generateKeyShare}).
+   */
   random?: (n: number) => Uint8Array;
+}
+
+/**
+ * Test-only inputs of {@linkcode ClientHandshake}: its constructor's second argument, which
+ * nothing in the library passes. They let a test replay a published trace (RFC 8448) whose
+ * ClientHello this client would not build itself (other extensions, an empty session ID).
+ */
+export interface ClientHandshakeTestHooks {
+  /**
+   * Sent and hashed into the transcript in place of the ClientHellos this client builds, in
+   * order (the first, then the one after a HelloRetryRequest). Each is checked against the
+   * client's state: every key share in it must be one this client generated (shares it
+   * lacks are forgotten), and it may not offer a PSK the built one did not. Its random and
+   * legacy_session_id become the client's. EncryptedExtensions may then answer, besides what
+   * the built ClientHello offers, the extensions only the replacement offers (RFC 8446
+   * §4.2 forbids responses only to extensions not sent); their contents are ignored.
+   */
+  clientHellos?: Uint8Array[];
 }
 
 /**
@@ -147,6 +169,11 @@ const MAX_TICKET_LIFETIME_S = 604800;
 export class ClientHandshake {
   readonly #config: ClientHandshakeConfig;
   readonly #random: (n: number) => Uint8Array;
+  /** Where key shares' secret keys come from; undefined: the generators' own randomness. */
+  readonly #keyRandom: ((n: number) => Uint8Array) | undefined;
+  readonly #replacementHellos: Uint8Array[];
+  /** Extensions only a test's replacement ClientHello offered (see ClientHandshakeTestHooks). */
+  #replacementOnlyExtensions: number[] = [];
   readonly #clock: () => number;
   #state: HandshakeState = "START";
   #startedAt = 0;
@@ -182,11 +209,13 @@ export class ClientHandshake {
   #signatureScheme: string | undefined;
   #info: TlsHandshakeInfo | undefined;
 
-  constructor(config: ClientHandshakeConfig) {
+  constructor(config: ClientHandshakeConfig, testHooks?: ClientHandshakeTestHooks) {
     if (!config.cipherSuites.length) throw new RangeError("no cipher suites configured");
     if (!config.groups.length) throw new RangeError("no groups configured");
     this.#config = config;
     this.#random = config.random ?? randomBytes;
+    this.#keyRandom = config.random;
+    this.#replacementHellos = [...(testHooks?.clientHellos ?? [])];
     this.#clock = config.clock ?? (() => performance.now());
   }
 
@@ -230,7 +259,9 @@ export class ClientHandshake {
     this.#sessionId = this.#random(32);
     const shareGroups = c.keyShareGroups.filter((g) => c.groups.includes(g));
     if (!shareGroups.length) shareGroups.push(c.groups[0]);
-    this.#keyShares = await Promise.all(shareGroups.map(generateKeyShare));
+    this.#keyShares = await Promise.all(
+      shareGroups.map((g) => generateKeyShare(g, this.#keyRandom)),
+    );
     if (c.ticketCache) {
       this.#ticket = c.ticketCache.take(
         c.serverName,
@@ -238,7 +269,7 @@ export class ClientHandshake {
         (name) => c.cipherSuites.some((s) => s.name === name),
       );
     }
-    const hello = this.#clientHello([]);
+    const hello = this.#replaceForTest(this.#clientHello([]));
     this.#transcript.push(hello);
     this.#state = "WAIT_SH";
     this.#event(
@@ -296,6 +327,45 @@ export class ClientHandshake {
       setPskBinder(message, finishedVerifyData(ticketSuite.hash, binderKey, h.digest()));
     }
     return message;
+  }
+
+  /**
+   * Returns `built`, or the test's replacement for it (see {@linkcode ClientHandshakeTestHooks})
+   * after adopting its random and legacy_session_id and checking its key shares.
+   */
+  #replaceForTest(built: Uint8Array): Uint8Array {
+    const replacement = this.#replacementHellos.shift();
+    if (!replacement) return built;
+    if (replacement[0] !== HandshakeType.client_hello) {
+      throw new TypeError("test ClientHello replacement is not a ClientHello");
+    }
+    const ours = decodeClientHello(built.subarray(4));
+    const ch = decodeClientHello(replacement.subarray(4));
+    const shares: ClientKeyShare[] = [];
+    for (const [group, keyExchange] of ch.keyShares) {
+      const share = this.#keyShares.find((k) =>
+        NAMED_GROUPS[k.group] === group && bytesEqual(k.publicKey, keyExchange)
+      );
+      if (!share) {
+        throw new TypeError(
+          `test ClientHello carries a key share for group 0x${
+            group.toString(16)
+          } this client did not generate`,
+        );
+      }
+      shares.push(share);
+    }
+    const psk = ExtensionType.pre_shared_key;
+    if (ch.extensions.has(psk) !== ours.extensions.has(psk)) {
+      throw new TypeError("test ClientHello and the built one differ in offering a PSK");
+    }
+    this.#keyShares = shares;
+    this.#clientRandom = ch.random.slice();
+    this.#sessionId = ch.sessionId.slice();
+    this.#replacementOnlyExtensions = [...ch.extensions.keys()].filter((t) =>
+      !ours.extensions.has(t)
+    );
+    return replacement.slice();
   }
 
   /** Processes one handshake message from the server. */
@@ -447,12 +517,12 @@ export class ClientHandshake {
     const ch1Hash = suite.hash(this.#transcript[0]);
     const prefix = [handshakeMessage(HandshakeType.message_hash, ch1Hash), message.raw.slice()];
     this.#transcript = [...prefix];
-    if (newGroup) this.#keyShares = [await generateKeyShare(newGroup)];
+    if (newGroup) this.#keyShares = [await generateKeyShare(newGroup, this.#keyRandom)];
     // A PSK whose hash differs from the suite the server chose cannot be offered again.
     if (this.#ticket && cipherSuite(this.#ticket.cipherSuite)?.hash !== suite.hash) {
       this.#ticket = undefined;
     }
-    const hello = this.#clientHello(prefix);
+    const hello = this.#replaceForTest(this.#clientHello(prefix));
     this.#transcript.push(hello);
     const actions: HandshakeAction[] = [];
     if (!this.#changeCipherSpecSent) {
@@ -551,6 +621,7 @@ export class ClientHandshake {
     if (this.#config.alpnProtocols.length) {
       allowed.push(ExtensionType.application_layer_protocol_negotiation);
     }
+    allowed.push(...this.#replacementOnlyExtensions);
     allowOnly(exts, "EncryptedExtensions", allowed);
     const sni = exts.get(ExtensionType.server_name);
     if (sni && sni.length) {

@@ -9,7 +9,7 @@
 import { ml_kem768 } from "@noble/post-quantum/ml-kem.js";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { p256, p384 } from "@noble/curves/nist.js";
-import { buf, concat } from "./_bytes.ts";
+import { buf, concat, randomBytes } from "./_bytes.ts";
 import { IllegalParameter } from "./errors.ts";
 
 /** Names of the supported groups, as registered with IANA. */
@@ -91,22 +91,43 @@ export interface ClientKeyShare {
 /**
  * Generates a client key share for `group`.
  *
+ * `random` is where the secret keys come from; tests pass fixed bytes to reproduce published
+ * traces (RFC 8448). Without it, X25519 and ML-KEM keys come from `crypto.getRandomValues`
+ * and P-256/P-384 key pairs from WebCrypto's generateKey. With it, X25519 takes 32 bytes as
+ * its secret key (RFC 7748 §6.1), ML-KEM-768 a 64-byte seed (FIPS 203 ML-KEM.KeyGen: d ‖ z),
+ * and the NIST curves a scalar of the curve's size, drawn again while it is not in
+ * [1, n-1] (FIPS 186-5 A.2.2, rejection sampling).
+ *
  * @example
  * ```ts
  * import { generateKeyShare } from "./key_exchange.ts";
  * const share = await generateKeyShare("X25519MLKEM768");
  * console.log(share.publicKey.length); // 1216
  * ```
+ *
+ * @example A fixed X25519 secret key, as the RFC 8448 trace tests use
+ * ```ts
+ * import { generateKeyShare } from "./key_exchange.ts";
+ * const secret = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
+ * const share = await generateKeyShare("x25519", (n) => secret.slice(0, n));
+ * console.log(share.publicKey.length); // 32
+ * ```
  */
-export async function generateKeyShare(group: NamedGroupName): Promise<ClientKeyShare> {
+export async function generateKeyShare(
+  group: NamedGroupName,
+  random?: (n: number) => Uint8Array,
+): Promise<ClientKeyShare> {
+  const bytes = random ?? randomBytes;
   switch (group) {
     case "x25519": {
-      const { secretKey, publicKey } = x25519.keygen();
+      const secretKey = bytes(32);
+      const publicKey = x25519.getPublicKey(secretKey);
       return { group, publicKey, complete: (s) => Promise.resolve(x25519Secret(secretKey, s)) };
     }
     case "X25519MLKEM768": {
-      const kem = ml_kem768.keygen();
-      const ecdh = x25519.keygen();
+      const kem = ml_kem768.keygen(bytes(64));
+      const ecdhSecret = bytes(32);
+      const ecdh = { secretKey: ecdhSecret, publicKey: x25519.getPublicKey(ecdhSecret) };
       return {
         group,
         publicKey: concat(kem.publicKey, ecdh.publicKey),
@@ -123,10 +144,9 @@ export async function generateKeyShare(group: NamedGroupName): Promise<ClientKey
     case "secp256r1":
     case "secp384r1": {
       const { curve, bits, point } = NIST[group];
-      const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: curve }, false, [
-        "deriveBits",
-      ]) as CryptoKeyPair;
-      const publicKey = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+      const { privateKey, publicKey } = random
+        ? await nistKeyPairFrom(curve, random)
+        : await nistKeyPair(curve);
       return {
         group,
         publicKey,
@@ -134,7 +154,7 @@ export async function generateKeyShare(group: NamedGroupName): Promise<ClientKey
           const peer = await importNistPoint(curve, point, serverShare);
           const secret = await crypto.subtle.deriveBits(
             { name: "ECDH", public: peer },
-            pair.privateKey,
+            privateKey,
             bits,
           );
           return new Uint8Array(secret);
@@ -142,6 +162,51 @@ export async function generateKeyShare(group: NamedGroupName): Promise<ClientKey
       };
     }
   }
+}
+
+/** A fresh WebCrypto ECDH key pair and its uncompressed public point. */
+async function nistKeyPair(
+  curve: "P-256" | "P-384",
+): Promise<{ privateKey: CryptoKey; publicKey: Uint8Array }> {
+  const pair = await crypto.subtle.generateKey({ name: "ECDH", namedCurve: curve }, false, [
+    "deriveBits",
+  ]) as CryptoKeyPair;
+  const publicKey = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  return { privateKey: pair.privateKey, publicKey };
+}
+
+/**
+ * An ECDH key pair whose scalar is drawn from `random` (rejection sampling into [1, n-1],
+ * FIPS 186-5 A.2.2); the private key is imported into WebCrypto, which derives the secret.
+ */
+async function nistKeyPairFrom(
+  curve: "P-256" | "P-384",
+  random: (n: number) => Uint8Array,
+): Promise<{ privateKey: CryptoKey; publicKey: Uint8Array }> {
+  const c = curve === "P-256" ? p256 : p384;
+  const size = curve === "P-256" ? 32 : 48;
+  let d: Uint8Array;
+  do d = random(size); while (!c.utils.isValidSecretKey(d));
+  const publicKey = c.getPublicKey(d, false);
+  const privateKey = await crypto.subtle.importKey(
+    "jwk",
+    {
+      kty: "EC",
+      crv: curve,
+      d: base64Url(d),
+      x: base64Url(publicKey.subarray(1, 1 + size)),
+      y: base64Url(publicKey.subarray(1 + size)),
+      ext: false,
+    },
+    { name: "ECDH", namedCurve: curve },
+    false,
+    ["deriveBits"],
+  );
+  return { privateKey, publicKey };
+}
+
+function base64Url(b: Uint8Array): string {
+  return btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 function x25519Secret(secretKey: Uint8Array, peer: Uint8Array): Uint8Array {
