@@ -20,3 +20,4 @@ export * from "./icmpv4.ts";
 export * from "./ipv4.ts";
 export * from "./tcp.ts";
 export * from "./udp.ts";
+export * from "./igmp.ts";
