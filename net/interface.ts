@@ -26,6 +26,7 @@ import {
   writeArp,
 } from "./wire/arp.ts";
 import { WireError } from "./wire/errors.ts";
+import { ALL_HOSTS_GROUP, ipv4MulticastMac, isIpv4Multicast, PROTOCOL_IGMP } from "./wire/igmp.ts";
 import {
   ETHERNET_HEADER_LENGTH,
   ETHERTYPE_ARP,
@@ -66,6 +67,11 @@ export interface Ipv4SendOptions {
   ttl?: number;
   /** Set Don't Fragment. */
   dontFragment?: boolean;
+  /**
+   * To a multicast destination: also deliver a copy to this host (IP_MULTICAST_LOOP), which
+   * takes it when it is a member of the group.
+   */
+  multicastLoop?: boolean;
   /** DSCP/ECN byte. */
   typeOfService?: number;
   /**
@@ -137,6 +143,11 @@ export class NetworkInterface {
   readonly checksumOffload: boolean;
   /** Frames sent to our own address, to be fed back to input by the stack. */
   loopbackQueue: Frame[] = [];
+  /** Multicast groups joined (by the IGMP layer); 224.0.0.1 is always joined. */
+  readonly #groups = new Set<number>();
+  /** Groups per Ethernet group address (its low 23 bits): 32 groups share each one. */
+  readonly #groupMacs = new Map<number, number>([[ALL_HOSTS_GROUP & 0x7fffff, 1]]);
+  readonly #groupMac = new Uint8Array(6);
   #identification = Math.floor(Math.random() * 65536);
   readonly #stats: StatsCounters;
 
@@ -179,6 +190,37 @@ export class NetworkInterface {
     return this.config === undefined && this.unconfiguredUdpPorts.has(port);
   }
 
+  /**
+   * Takes frames and packets for multicast `group` from now on (its Ethernet address, RFC 1112
+   * §6.4). The IGMP layer calls this; joining twice is one join.
+   */
+  joinGroup(group: number): void {
+    if (group === ALL_HOSTS_GROUP || this.#groups.has(group)) return;
+    this.#groups.add(group);
+    const key = group & 0x7fffff;
+    this.#groupMacs.set(key, (this.#groupMacs.get(key) ?? 0) + 1);
+  }
+
+  /** Stops taking multicast `group` (its Ethernet address too, unless another group shares it). */
+  leaveGroup(group: number): void {
+    if (!this.#groups.delete(group)) return;
+    const key = group & 0x7fffff;
+    const n = this.#groupMacs.get(key)! - 1;
+    if (n === 0) this.#groupMacs.delete(key);
+    else this.#groupMacs.set(key, n);
+  }
+
+  /** Whether this host is a member of multicast `group` (always of 224.0.0.1). */
+  isGroupMember(group: number): boolean {
+    return group === ALL_HOSTS_GROUP || this.#groups.has(group);
+  }
+
+  /** Whether a frame's destination is the Ethernet address of a group we joined. */
+  #forJoinedGroupMac(data: Uint8Array): boolean {
+    return data[0] === 0x01 && data[1] === 0x00 && data[2] === 0x5e && (data[3] & 0x80) === 0 &&
+      this.#groupMacs.has((data[3] << 16) | (data[4] << 8) | data[5]);
+  }
+
   /** Whether a packet to `address` is for this host. */
   isLocalAddress(address: number): boolean {
     const c = this.config;
@@ -196,9 +238,11 @@ export class NetworkInterface {
       this.#stats.drop("ethernet", "truncated");
       return;
     }
-    // Accept frames for our MAC and broadcast; other group addresses are not joined.
-    const broadcast = macEquals(data, 0, BROADCAST_MAC, 0);
-    if (!broadcast && !macEquals(data, 0, this.mac, 0)) {
+    // Accept frames for our MAC, broadcast, and the groups we joined (224.0.0.1 always).
+    if (
+      !macEquals(data, 0, this.mac, 0) && !macEquals(data, 0, BROADCAST_MAC, 0) &&
+      !this.#forJoinedGroupMac(data)
+    ) {
       this.#stats.drop("ethernet", (data[0] & 1) ? "multicast" : "not-for-us");
       return;
     }
@@ -261,7 +305,18 @@ export class NetworkInterface {
     }
     packet.checksumValid = checksumValid;
     const destination = packet.destination;
-    if (
+    if (isIpv4Multicast(destination)) {
+      // Another group on the same Ethernet address, or a frame sent to another address.
+      if (!this.isGroupMember(destination)) {
+        this.#stats.drop("ipv4", "multicast-not-joined");
+        return;
+      }
+      // Only UDP and IGMP have multicast receivers (TCP and ICMP echo do not, as on Linux).
+      if (packet.protocol !== PROTOCOL_UDP && packet.protocol !== PROTOCOL_IGMP) {
+        this.#stats.drop("ipv4", "multicast-protocol");
+        return;
+      }
+    } else if (
       !this.acceptAnyDestination && !this.isLocalAddress(destination) &&
       !this.#forUnconfiguredPort(packet)
     ) {
@@ -374,7 +429,11 @@ export class NetworkInterface {
   /** The next hop for `destination`, or an error saying why there is none. */
   nextHop(destination: number): number | NetworkUnreachable {
     const c = this.config;
-    if (destination === IPV4_BROADCAST || this.isOnLink(destination)) return destination;
+    if (
+      destination === IPV4_BROADCAST || isIpv4Multicast(destination) || this.isOnLink(destination)
+    ) {
+      return destination;
+    }
     if (!c) {
       return new NetworkUnreachable(
         `no route to ${formatIpv4Address(destination)}: no IPv4 address configured`,
@@ -420,7 +479,10 @@ export class NetworkInterface {
     const fieldOffset = options.checksumFieldOffset;
     let meta: FrameMetadata | undefined;
     if (fieldOffset !== undefined) {
-      if (total <= this.mtu && this.checksumOffload && hop !== c?.address) {
+      // A looped-back copy is checked on input: it needs the whole checksum.
+      if (
+        total <= this.mtu && this.checksumOffload && hop !== c?.address && !options.multicastLoop
+      ) {
         meta = fieldOffset === 16 ? TCP_CHECKSUM_META : partialMeta(fieldOffset);
       } else {
         completeChecksum(frame, PAYLOAD_OFFSET, fieldOffset);
@@ -437,7 +499,7 @@ export class NetworkInterface {
         dontFragment: options.dontFragment,
         typeOfService: options.typeOfService,
       });
-      this.#route(frame, hop, now, meta);
+      this.#route(frame, hop, now, meta, options.multicastLoop);
       return;
     }
     if (options.dontFragment) {
@@ -466,12 +528,26 @@ export class NetworkInterface {
         typeOfService: options.typeOfService,
       });
       s.fragmentsOut++;
-      this.#route(fragment, hop, now);
+      this.#route(fragment, hop, now, undefined, options.multicastLoop);
     }
   }
 
-  #route(frame: Uint8Array, hop: number, now: number, meta?: FrameMetadata): void {
+  #route(
+    frame: Uint8Array,
+    hop: number,
+    now: number,
+    meta?: FrameMetadata,
+    multicastLoop = false,
+  ): void {
     const c = this.config;
+    if (isIpv4Multicast(hop)) {
+      // RFC 1112 §6.4: the group's Ethernet address, no ARP.
+      this.#transmitResolved(frame, ipv4MulticastMac(hop, this.#groupMac), meta);
+      if (multicastLoop && this.isGroupMember(hop)) {
+        this.loopbackQueue.push({ data: frame.slice() });
+      }
+      return;
+    }
     if (hop === IPV4_BROADCAST || hop === this.subnetBroadcast) {
       this.#transmitResolved(frame, BROADCAST_MAC, meta);
       return;

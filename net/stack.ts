@@ -8,6 +8,8 @@ import type { Nic } from "../drivers/nic.ts";
 import { formatIpv4Address, formatMac, parseIpv4Address } from "./wire/address.ts";
 import { ICMP_DESTINATION_UNREACHABLE, UnreachableCode } from "./wire/icmpv4.ts";
 import { PROTOCOL_ICMP, PROTOCOL_TCP, PROTOCOL_UDP } from "./wire/ipv4.ts";
+import { PROTOCOL_IGMP } from "./wire/igmp.ts";
+import { type IgmpGroupState, IgmpLayer, type IgmpOptions } from "./igmp.ts";
 import { Closed, HostUnreachable, InvalidArgument, type NetError } from "./errors.ts";
 import { type InterfaceOptions, type Ipv4Config, NetworkInterface } from "./interface.ts";
 import { IcmpLayer, type PingOptions, type PingReply } from "./icmp.ts";
@@ -61,6 +63,18 @@ export interface StackOptions extends InterfaceOptions {
   dhcp?: boolean | StackDhcpOptions;
   /** DNS servers (e.g. `["10.0.2.3"]`) or settings; default: the DHCP lease's servers. */
   dns?: string[] | StackDnsOptions;
+  /** IGMP settings: group limit, report timing (see `UdpSocket.joinMulticastV4`). */
+  igmp?: IgmpOptions;
+}
+
+/** A multicast group the stack is a member of, as {@linkcode Stack.multicastGroups} lists it. */
+export interface MulticastGroup {
+  /** The group, e.g. `"239.1.2.3"`. */
+  group: string;
+  /** RFC 2236 §6: `"delaying"` while a report is pending, else `"idle"`. */
+  state: IgmpGroupState;
+  /** Whether this stack sent the last report for the group (leaving then sends Leave Group). */
+  lastReporter: boolean;
 }
 
 /** The stack's IPv4 configuration as text. */
@@ -139,6 +153,7 @@ export class Stack extends EventTarget {
   readonly #icmp: IcmpLayer;
   readonly #udp: UdpLayer;
   readonly #tcp: TcpLayer;
+  readonly #igmp: IgmpLayer;
   readonly #clock: () => number;
   readonly #internals: StackInternals;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -177,6 +192,10 @@ export class Stack extends EventTarget {
     this.#timed.add(this.#tcp);
     this.#iface.handlers.set(PROTOCOL_ICMP, (p, now) => this.#icmp.input(p, now));
     this.#iface.handlers.set(PROTOCOL_UDP, (p, now) => this.#udp.input(p, now));
+    this.#igmp = new IgmpLayer(this.#internals, options.igmp);
+    this.#iface.handlers.set(PROTOCOL_IGMP, (p, now) => this.#igmp.input(p, now));
+    this.#timed.add(this.#igmp);
+    this.#udp.multicast = this.#igmp;
     this.#iface.onUnknownProtocol = (p, now) => {
       this.#stats.drop("ipv4", "unknown-protocol");
       this.#icmp.sendError(p, ICMP_DESTINATION_UNREACHABLE, UnreachableCode.protocol, now);
@@ -380,6 +399,18 @@ export class Stack extends EventTarget {
   listen(options: TcpListenOptions): TcpListener {
     this.#assertOpen();
     return this.#tcp.listen(options);
+  }
+
+  /**
+   * The multicast groups the stack is a member of through its sockets' `joinMulticastV4` (like
+   * `ip maddr`; 224.0.0.1, always joined, is not listed).
+   */
+  multicastGroups(): MulticastGroup[] {
+    return this.#igmp.host.groups().map((g) => ({
+      group: formatIpv4Address(g.group),
+      state: g.state,
+      lastReporter: g.lastReporter,
+    }));
   }
 
   /** TCP connections and their states (like `ss -t`). */

@@ -72,7 +72,11 @@ export function isIpv4Multicast(address: number): boolean {
  * console.log(formatMac(ipv4MulticastMac(0xef810203))); // "01:00:5e:01:02:03"
  * ```
  */
-export function ipv4MulticastMac(group: number, out = new Uint8Array(6), offset = 0): Uint8Array {
+export function ipv4MulticastMac(
+  group: number,
+  out: Uint8Array = new Uint8Array(6),
+  offset = 0,
+): Uint8Array {
   out[offset] = 0x01;
   out[offset + 1] = 0x00;
   out[offset + 2] = 0x5e;
