@@ -3,7 +3,9 @@
  * for QEMU VMs, from `deno run`. Start it, then
  * `qemu-system-x86_64 ... -netdev stream,id=n0,addr.type=unix,addr.path=PATH -device virtio-net-pci,netdev=n0`
  * and the VM gets DHCP (10.0.2.15 and up), DNS on 10.0.2.3, and the host's network through NAT;
- * 10.0.2.2 is the host's loopback.
+ * 10.0.2.2 is the host's loopback. Run with `--allow-ffi` too (`deno run --allow-net --allow-read
+ * --allow-write --allow-ffi cli/gateway.ts ...`) and guests' pings to outside addresses go out
+ * through Linux ping sockets, where `net.ipv4.ping_group_range` includes the process's group.
  *
  * @module
  */
@@ -22,7 +24,9 @@ const HELP = `usage: deno task gateway --listen unix:PATH|tcp:HOST:PORT [options
   --dns-server IP[:PORT]    where DNS questions go (default: the host's resolver)
   --connect-timeout S       how long a guest's connection waits for the host's connect before
                             the guest gets RST (default 20)
-  --pcap FILE               capture the gateway's traffic`;
+  --pcap FILE               capture the gateway's traffic
+Guests' pings to outside addresses are forwarded when deno runs with --allow-ffi and
+net.ipv4.ping_group_range includes this process's group (Linux ping sockets).`;
 
 function dgramEnd(text: string): { path: string } | { hostname: string; port: number } {
   if (text.startsWith("unix:")) return { path: text.slice(5) };
@@ -111,7 +115,7 @@ if (import.meta.main) {
     const stats = gateway.stats();
     await gateway.close();
     console.log(
-      `gateway stats: tcp accepted ${stats.tcpAccepted} refused ${stats.tcpRefused}, udp flows ${stats.udpFlows}, dns ${stats.dnsQueries}, leases ${stats.dhcpLeases}`,
+      `gateway stats: tcp accepted ${stats.tcpAccepted} refused ${stats.tcpRefused}, udp flows ${stats.udpFlows}, dns ${stats.dnsQueries}, leases ${stats.dhcpLeases}, icmp echo forwarded ${stats.icmpEchoForwarded} replies ${stats.icmpEchoReplies} dropped ${stats.icmpEchoDropped}`,
     );
     return 0;
   });

@@ -9,13 +9,16 @@
  *   (else the guest gets RST, also after `connectTimeout`), and splices the two with
  *   backpressure and half-close; connections to the gateway address go to the host's loopback;
  * - carries guest UDP through a NAT table of `Deno.listenDatagram` sockets;
+ * - forwards guest pings (ICMP echo) to outside addresses through Linux ping sockets, when the
+ *   program has `--allow-ffi` and `net.ipv4.ping_group_range` allows its group (else they stay
+ *   unanswered, and the gateway says why once);
  * - forwards host ports to guests (`tcp:HOSTPORT:GUESTIP:GUESTPORT`, and udp).
  *
  * Every table is bounded against a hostile guest: host connects in flight
- * (`maxTcpConnecting`), flows (`maxTcpFlows`, `maxUdpFlows`), handshakes the guest never
- * finishes (the oldest make room, and their host connections are closed), TCP DNS connections,
- * the switch's MAC table, and IPv4 reassembly. Closed flows leave nothing behind: inside
- * connections stay in TIME-WAIT for 2 s only.
+ * (`maxTcpConnecting`), flows (`maxTcpFlows`, `maxUdpFlows`, `maxIcmpFlows`), handshakes the
+ * guest never finishes (the oldest make room, and their host connections are closed), TCP DNS
+ * connections, the switch's MAC table, and IPv4 reassembly. Closed flows leave nothing behind:
+ * inside connections stay in TIME-WAIT for 2 s only.
  *
  * Needs `--allow-net` (and `--unstable-net` for UDP, set in deno.json; `--allow-read` to find
  * the host's name server in `/etc/resolv.conf`).
@@ -35,6 +38,10 @@ import { EthernetSwitch } from "./switch.ts";
 import { DnsForwarder, type DnsUpstream } from "./dns_forwarder.ts";
 import { type AbortableConn, splice } from "./splice.ts";
 import { UdpNat } from "./udp_nat.ts";
+import { type EchoTransport, IcmpEchoProxy } from "./icmp_echo_proxy.ts";
+import { PAYLOAD_OFFSET } from "../interface.ts";
+import { PROTOCOL_ICMP } from "../wire/ipv4.ts";
+import { ICMP_ECHO_REPLY, ICMP_HEADER_LENGTH, writeIcmpEcho } from "../wire/icmpv4.ts";
 
 /** A host port forwarded to a guest. */
 export interface PortForward {
@@ -122,6 +129,24 @@ export interface GatewayOptions {
   maxUdpFlows?: number;
   /** Idle time before a UDP flow is closed, ms (default 60 000). */
   udpIdleTimeout?: number;
+  /**
+   * Forward guest ICMP echo requests to outside addresses through Linux ping sockets (default
+   * true). Needs the FFI permission already granted (`--allow-ffi`; never prompted for) and
+   * `net.ipv4.ping_group_range` to include the process's group; without them echo to outside
+   * addresses stays unanswered and the gateway logs why, once.
+   */
+  icmpEcho?: boolean;
+  /**
+   * ICMP echo flows (guest, identifier, destination: one host socket each) at most (default
+   * 256); requests that would need more are dropped and counted.
+   */
+  maxIcmpFlows?: number;
+  /** Idle time before an ICMP echo flow's socket is closed, ms (default 30 000). */
+  icmpIdleTimeout?: number;
+  /** @internal Replaces the ping sockets (tests). */
+  icmpEchoTransport?: () => EchoTransport;
+  /** Where the gateway's one-time notices go (default `console.error`). */
+  log?: (line: string) => void;
   /** How long to wait for the host's connect before refusing the guest, ms (default 20 000). */
   connectTimeout?: number;
   /**
@@ -154,6 +179,14 @@ export interface GatewayStats {
   tcpPending: number;
   /** UDP NAT flows. */
   udpFlows: number;
+  /** ICMP echo flows (host ping sockets). */
+  icmpEchoFlows: number;
+  /** Guest echo requests sent to outside addresses. */
+  icmpEchoForwarded: number;
+  /** Echo replies from outside delivered to guests. */
+  icmpEchoReplies: number;
+  /** Echo requests and replies dropped (too many flows, no ping sockets, host errors). */
+  icmpEchoDropped: number;
   /** DNS questions answered. */
   dnsQueries: number;
   /** DHCP leases held. */
@@ -185,6 +218,7 @@ export class Gateway {
   readonly #prefixLength: number;
   readonly #options: GatewayOptions;
   readonly #nat: UdpNat;
+  readonly #echo: IcmpEchoProxy | undefined;
   readonly #dhcp: DhcpServer;
   readonly #dns: DnsForwarder;
   /** Host connections whose guest handshake is not complete yet, by tuple. */
@@ -280,7 +314,54 @@ export class Gateway {
       idleTimeout: options.udpIdleTimeout,
     });
     this.stack._udp.intercept = (d) => this.#nat.outbound(d);
+
+    // ICMP echo to outside addresses: ping sockets. The stack answers for its own addresses.
+    if (options.icmpEcho !== false) {
+      const echo = this.#echo = new IcmpEchoProxy({
+        sendInside: (source, destination, identifier, sequence, data) =>
+          this.#sendEchoReply(source, destination, identifier, sequence, data),
+        mapDestination: (d) => {
+          const host = this.#hostAddressFor(d);
+          return host === undefined ? undefined : parseIpv4Address(host);
+        },
+        maxFlows: options.maxIcmpFlows,
+        idleTimeout: options.icmpIdleTimeout,
+        transport: options.icmpEchoTransport,
+        log: options.log,
+      });
+      const icmpInput = iface.handlers.get(PROTOCOL_ICMP);
+      iface.handlers.set(PROTOCOL_ICMP, (packet, now) => {
+        if (
+          !iface.isLocalAddress(packet.destination) &&
+          echo.outbound(packet.source, packet.destination, packet.payload)
+        ) {
+          return;
+        }
+        icmpInput?.(packet, now);
+      });
+    }
     for (const forward of options.forwards ?? []) this.addForward(forward);
+  }
+
+  /** Sends an echo reply into the LAN from an outside address. */
+  #sendEchoReply(
+    source: number,
+    destination: number,
+    identifier: number,
+    sequence: number,
+    data: Uint8Array,
+  ): void {
+    if (this.#closed) return;
+    const iface = this.stack._iface;
+    const frame = iface.allocatePacket(ICMP_HEADER_LENGTH + data.length);
+    writeIcmpEcho(frame, PAYLOAD_OFFSET, ICMP_ECHO_REPLY, identifier, sequence, data);
+    const error = iface.sendIpv4(
+      frame,
+      { destination, protocol: PROTOCOL_ICMP, source },
+      this.stack._internals.now(),
+    );
+    if (error) throw error;
+    this.stack._internals.kick();
   }
 
   /** The gateway's address as text. */
@@ -331,6 +412,10 @@ export class Gateway {
       tcpConnecting: this.#tcpConnecting,
       tcpPending: this.#pending.size,
       udpFlows: this.#nat.size,
+      icmpEchoFlows: this.#echo?.size ?? 0,
+      icmpEchoForwarded: this.#echo?.forwarded ?? 0,
+      icmpEchoReplies: this.#echo?.replies ?? 0,
+      icmpEchoDropped: this.#echo?.dropped ?? 0,
       dnsQueries: this.#dnsQueries,
       dhcpLeases: this.#dhcp.leases(Date.now()).length,
       ports: this.lan.portCount,
@@ -616,6 +701,7 @@ export class Gateway {
     }
     this.#flows.clear();
     this.#nat.close();
+    await this.#echo?.close();
     this.lan.close();
     await this.stack.close();
   }
