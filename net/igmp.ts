@@ -202,6 +202,23 @@ export class IgmpHost {
   }
 
   /**
+   * Reports every joined group again, as on a join (at once, then the repeats): for when the
+   * interface gets a new address, since reports sent before it came from 0.0.0.0, which
+   * routers and snooping switches may ignore (Linux reports again when an interface comes up).
+   */
+  reportAll(now: number): IgmpOutgoing[] {
+    const out: IgmpOutgoing[] = [];
+    for (const [group, entry] of this.#groups) {
+      entry.state = "idle";
+      entry.reportAt = Infinity;
+      entry.lastReporter = true;
+      if (this.#count > 1) this.#delay(entry, this.#interval, now, this.#count - 2);
+      out.push(this.#report(group, now));
+    }
+    return out;
+  }
+
+  /**
    * Takes a received IGMP message. A query arms a report for each group it asks about, at a
    * random time up to its Max Resp Time, unless one is due sooner (RFC 2236 §3); another
    * host's report for a group whose report is pending cancels ours (suppression).
@@ -322,6 +339,11 @@ export class IgmpLayer {
     this.#joins.delete(group);
     this.#internals.iface.leaveGroup(group);
     this.#send(this.#host.leave(group, this.#internals.now()));
+  }
+
+  /** Reports every joined group again (the interface has a new address). */
+  reportAll(): void {
+    this.#send(this.#host.reportAll(this.#internals.now()));
   }
 
   /** Handles a received IGMP packet. */

@@ -136,6 +136,20 @@ Deno.test("join: unsolicitedReportCount 3 sends three reports; 1 sends one", () 
   once.advance(60_000).expectNothingSent();
 });
 
+Deno.test("reportAll: every joined group reports again at once, then its repeat (a new address)", () => {
+  const t = igmpTest({ unsolicitedReportIntervalMs: 10_000 });
+  t.join(G1).expectSent("v2 report 239.1.2.3 to 239.1.2.3");
+  t.advance(60_000).expectSent("v2 report 239.1.2.3 to 239.1.2.3"); // the join's repeat
+  t.receive(report(G1)); // another host reported last
+  assert.deepEqual(t.host.groups(), [{ group: G1, state: "idle", lastReporter: false }]);
+  assert.deepEqual(t.host.reportAll(t.now).map(name), ["v2 report 239.1.2.3 to 239.1.2.3"]);
+  assert.deepEqual(t.host.groups(), [
+    { group: G1, state: "delaying", lastReporter: true, reportAt: 65_000 },
+  ]);
+  t.advance(5000).expectSent("v2 report 239.1.2.3 to 239.1.2.3");
+  t.advance(60_000).expectNothingSent();
+});
+
 Deno.test("join: 224.0.0.1 is always joined and never reported (RFC 2236 §6); joining twice is one join", () => {
   const t = igmpTest();
   assert.equal(t.host.has(ALL_HOSTS_GROUP), true);

@@ -284,6 +284,35 @@ Deno.test("multicast: IGMP on the wire — two reports on join, Leave Group on t
   ]);
 });
 
+Deno.test("multicast: groups joined before the stack had an address are reported again from it", async () => {
+  const [a, b] = MemoryLink.pair();
+  const rb = recording(b);
+  const stack = new Stack({ nic: rb.nic, igmp: QUICK_IGMP });
+  try {
+    const socket = stack.listenDatagram({ port: 5000 });
+    await socket.joinMulticastV4("239.1.2.3", "0.0.0.0");
+    /** Source addresses of the IGMP reports sent so far. */
+    const reportSources = () =>
+      rb.sent.flatMap((frame) => {
+        const eth = parseEthernet(frame);
+        if (eth instanceof WireError || eth.etherType !== ETHERTYPE_IPV4) return [];
+        const ip = parseIpv4(eth.payload);
+        return ip instanceof WireError || ip.protocol !== PROTOCOL_IGMP
+          ? []
+          : [formatIpv4Address(ip.source)];
+      });
+    await until("both reports from 0.0.0.0", () => reportSources().length >= 2);
+    assert.deepEqual(reportSources(), ["0.0.0.0", "0.0.0.0"]);
+    stack.setIpv4({ address: "10.0.0.2", prefixLength: 24 });
+    await until("reports from the new address", () => reportSources().length >= 4);
+    assert.deepEqual(reportSources(), ["0.0.0.0", "0.0.0.0", "10.0.0.2", "10.0.0.2"]);
+    socket.close();
+  } finally {
+    await stack.close();
+    a.close();
+  }
+});
+
 Deno.test("multicast: joinMulticastV4 checks its arguments (Deno's shape, typed errors)", async () => {
   const [a, b] = MemoryLink.pair();
   const stack = new Stack({ nic: b, address: "10.0.0.2/24", igmp: { maxGroups: 2 } });

@@ -330,7 +330,10 @@ export class Stack extends EventTarget {
       // RFC 1122 §3.3.3: every host takes 576; never more than the link carries.
       this.#iface.mtu = Math.max(576, Math.min(settings.mtu, this.nic.mtu));
     }
+    const before = this.#iface.config?.address;
     this.#iface.configure(config, this.#clock());
+    // Reports sent while we had no address (or another) came from it: report again.
+    if (config && config.address !== before) this.#igmp.reportAll();
     this.#kick();
   }
 
