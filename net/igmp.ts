@@ -362,6 +362,10 @@ export class IgmpLayer {
       this.#internals.stats.drop("igmp", "unknown-type");
       return;
     }
+    const counters = this.#internals.stats.live.igmp;
+    counters.packetsIn++;
+    counters.bytesIn += packet.payload.length;
+    if (type === IGMP_MEMBERSHIP_QUERY) counters.queriesIn++;
     this.#host.receive(message, now);
     this.#internals.kick();
   }
@@ -397,6 +401,11 @@ export class IgmpLayer {
       writeIgmp(frame, ETHERNET_HEADER_LENGTH + h, m.type, 0, m.group);
       stats.packetsOut++;
       stats.bytesOut += h + IGMP_HEADER_LENGTH;
+      const counters = this.#internals.stats.live.igmp;
+      counters.packetsOut++;
+      counters.bytesOut += IGMP_HEADER_LENGTH;
+      if (m.type === IGMP_LEAVE_GROUP) counters.leavesOut++;
+      else counters.reportsOut++;
       iface.transmitRaw(frame);
     }
     this.#internals.kick();

@@ -274,6 +274,11 @@ Deno.test("multicast: IGMP on the wire — two reports on join, Leave Group on t
   };
   await until("the leave", () => igmp().length >= 3);
   assert.deepEqual(igmp(), [report, report, leave]);
+  const counted = right.stats().igmp;
+  assert.deepEqual(
+    [counted.packetsOut, counted.reportsOut, counted.leavesOut, counted.bytesOut],
+    [3, 2, 1, 24],
+  );
   assert.deepEqual(right.multicastGroups(), []);
   // Closing the stack leaves what is still joined.
   await s1.joinMulticastV4("239.9.9.9", "0.0.0.0");
@@ -402,6 +407,8 @@ Deno.test("multicast: the stack answers a router's queries after a delay, and an
   // A bad checksum is counted and dropped.
   router.send(IGMP_MEMBERSHIP_QUERY, 1, 0, 0xe0000001, true);
   await until("the drop", () => stack.stats().drops["igmp/bad-checksum"] === 1);
+  const counted = stack.stats().igmp;
+  assert.deepEqual([counted.packetsIn, counted.queriesIn], [3, 2], "two queries and a report");
   // Not the last reporter: leaving sends no Leave Group.
   socket.close();
   await new Promise((r) => setTimeout(r, 50));

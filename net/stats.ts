@@ -28,6 +28,8 @@ export interface StackStats {
   icmp: TrafficCounters & { echoRequestsIn: number; errorsIn: number; errorsOut: number };
   /** UDP datagrams. */
   udp: TrafficCounters;
+  /** IGMP messages (the stack's group memberships, RFC 2236). */
+  igmp: TrafficCounters & { queriesIn: number; reportsOut: number; leavesOut: number };
   /** TCP segments. */
   tcp: TrafficCounters & {
     retransmits: number;
@@ -62,6 +64,7 @@ export class StatsCounters {
     ipv4: { ...traffic(), fragmentsIn: 0, reassembled: 0, fragmentsOut: 0 },
     icmp: { ...traffic(), echoRequestsIn: 0, errorsIn: 0, errorsOut: 0 },
     udp: traffic(),
+    igmp: { ...traffic(), queriesIn: 0, reportsOut: 0, leavesOut: 0 },
     tcp: { ...traffic(), retransmits: 0, resetsOut: 0, activeOpens: 0, passiveOpens: 0 },
     drops: {},
   };
