@@ -1073,6 +1073,9 @@ export class TcpControlBlock {
       merged.sort((a, b) => seqDiff(b[0], a[0]));
       this.#scoreboard = merged.slice(0, 64);
     }
+    // With SACKed data the peer's ACKs already tell what is missing: no tail loss probe
+    // (RFC 8985 §7.2 condition 2); SACK recovery or the RTO takes over.
+    if (this.#scoreboard.length > 0) this.#probeAt = Infinity;
   }
 
   #pruneScoreboard(): void {
@@ -1407,9 +1410,16 @@ export class TcpControlBlock {
     return true;
   }
 
-  /** Arms the tail loss probe: 2 × SRTT after the last send (RFC 8985 §7.2). */
+  /**
+   * Arms the tail loss probe: 2 × SRTT after the last send (RFC 8985 §7.2), unless in recovery
+   * or the scoreboard holds SACKed data (§7.2 conditions 2 and 3).
+   */
   #armProbe(now: number): void {
     if (this.inRecovery || this.#probeOutstanding || this.rtt.srtt === undefined) return;
+    if (this.#scoreboard.length > 0) {
+      this.#probeAt = Infinity;
+      return;
+    }
     if (
       this.state !== "ESTABLISHED" && this.state !== "CLOSE-WAIT" && this.state !== "FIN-WAIT-1"
     ) return;
