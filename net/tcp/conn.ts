@@ -269,9 +269,10 @@ export class TcpConn {
     if (tcb.state === "CLOSED") return Promise.reject(this.#error(tcb.error ?? "aborted"));
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {
+        // Off the waiting list first: the abort below wakes the waiters with its own error.
+        this.#established = this.#established.filter((w) => w !== waiter);
         tcb.abort(this.#host.now(), "aborted");
         this.#host.flush(tcb);
-        this.#established = this.#established.filter((w) => w !== waiter);
         reject(
           new Aborted(`connect to ${this.remoteAddr.hostname}:${this.remoteAddr.port} aborted`),
         );
