@@ -33,6 +33,18 @@ export function initialWindow(mss: number): number {
 }
 
 /**
+ * Whether the window was in use when `flightBefore` bytes were outstanding: only then may an
+ * ACK grow it (RFC 7661's idea, as Linux's tcp_is_cwnd_limited does). In slow start the window
+ * may run ahead of the flight by up to 2×, since it doubles each round trip; in congestion
+ * avoidance the flight must fill it to within a segment. A sender held back by the
+ * application or the peer's window thus does not build a window it never tested.
+ */
+function cwndLimited(cc: { cwnd: number; ssthresh: number; mss: number }, flightBefore: number) {
+  if (cc.cwnd < cc.ssthresh) return 2 * flightBefore >= cc.cwnd;
+  return flightBefore + cc.mss >= cc.cwnd;
+}
+
+/**
  * NewReno's window rules (RFC 5681 §3.1).
  *
  * @example
@@ -55,8 +67,7 @@ export class NewReno implements CongestionControl {
   }
 
   onAck(ackedBytes: number, flightBefore: number): void {
-    // Don't grow a window the sender is not using (RFC 7661's idea, simply).
-    if (flightBefore + this.mss < this.cwnd && this.cwnd >= this.ssthresh) return;
+    if (!cwndLimited(this, flightBefore)) return;
     if (this.cwnd < this.ssthresh) {
       // Slow start (RFC 5681 §3.1 eq. 2, with appropriate byte counting L = 2 × SMSS).
       this.cwnd += Math.min(ackedBytes, 2 * this.mss);
@@ -123,7 +134,7 @@ export class Cubic implements CongestionControl {
   }
 
   onAck(ackedBytes: number, flightBefore: number, now: number, srtt: number | undefined): void {
-    if (flightBefore + this.mss < this.cwnd && this.cwnd >= this.ssthresh) return;
+    if (!cwndLimited(this, flightBefore)) return;
     if (this.cwnd < this.ssthresh) {
       this.cwnd += Math.min(ackedBytes, 2 * this.mss);
       return;
