@@ -505,13 +505,28 @@ export class Resolver {
     reason: string,
   ): void {
     const { lookup, attempt } = found;
-    this.#closeAttempt(lookup, attempt);
-    lookup.lastError = new DnsServerFailure(
-      lookup.current,
-      typeToString(lookup.type),
-      `${what}${attempt.port}: ${reason}`,
+    this.#failAttempt(
+      lookup,
+      attempt,
+      now,
+      new DnsServerFailure(
+        lookup.current,
+        typeToString(lookup.type),
+        `${what}${attempt.port}: ${reason}`,
+      ),
     );
-    this.#nextAttempt(lookup, now);
+  }
+
+  /**
+   * `attempt` failed (an error answer, an ICMP error, a closed TCP connection): note why, and
+   * when it is the attempt in flight move on at once. An older UDP attempt, kept open for a
+   * late answer, is only closed: the current one keeps its own time.
+   */
+  #failAttempt(lookup: Lookup, attempt: Attempt, now: number, error: DnsResolveError): void {
+    const current = lookup.open[lookup.open.length - 1] === attempt;
+    lookup.lastError = error;
+    this.#closeAttempt(lookup, attempt);
+    if (current) this.#nextAttempt(lookup, now);
   }
 
   #fail(lookup: { id: number; name: string; type: number }, error: DnsResolveError): void {
@@ -695,18 +710,24 @@ export class Resolver {
       case Rcode.NXDOMAIN:
         break;
       case Rcode.REFUSED:
-        lookup.lastError = new DnsRefused(lookup.current, type, `REFUSED by ${from}`);
-        this.#closeAttempt(lookup, attempt);
-        this.#nextAttempt(lookup, now);
+        this.#failAttempt(
+          lookup,
+          attempt,
+          now,
+          new DnsRefused(lookup.current, type, `REFUSED by ${from}`),
+        );
         return true;
       default:
-        lookup.lastError = new DnsServerFailure(
-          lookup.current,
-          type,
-          `${rcodeToString(message.rcode)} from ${from}`,
+        this.#failAttempt(
+          lookup,
+          attempt,
+          now,
+          new DnsServerFailure(
+            lookup.current,
+            type,
+            `${rcodeToString(message.rcode)} from ${from}`,
+          ),
         );
-        this.#closeAttempt(lookup, attempt);
-        this.#nextAttempt(lookup, now);
         return true;
     }
     this.#useAnswer(lookup, message, attempt.server, now);

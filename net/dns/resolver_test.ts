@@ -294,6 +294,24 @@ Deno.test("resolver: an ICMP unreachable for a UDP query moves on at once, not a
   assert.ok(t.done().ok);
 });
 
+Deno.test("resolver: a late ICMP error or REFUSED for an earlier attempt does not cut the current one short", () => {
+  // A silent on-link server: its ARP failure (HostUnreachable) comes after 3 × 1 s, by which
+  // time the attempt has timed out and the next server is being asked.
+  const t = new ResolverTest({ rounds: 1 });
+  t.resolve("www.example");
+  const first = t.only(t.poll().datagrams);
+  assert.equal(first.server, S1);
+  const second = t.only(t.at(1000).datagrams);
+  assert.equal(second.server, S2, "the last attempt, until 2000");
+  t.now = 1500;
+  t.r.udpUnreachable(first.transport, 1500, "10.0.2.3 did not answer ARP");
+  t.reply(first, { rcode: 5 }); // and a stale REFUSED: no effect either
+  assert.equal(t.poll().completions.length, 0, "the lookup still waits for S2");
+  t.now = 1600;
+  t.reply(second, { answers: [A("www.example.", 7)] });
+  assert.ok(t.done().ok);
+});
+
 Deno.test("resolver: cached answers live their TTL", () => {
   const t = new ResolverTest();
   t.resolve("www.example");
