@@ -541,8 +541,11 @@ export class NetworkInterface {
   ): void {
     const c = this.config;
     if (isIpv4Multicast(hop)) {
-      // RFC 1112 §6.4: the group's Ethernet address, no ARP.
-      this.#transmitResolved(frame, ipv4MulticastMac(hop, this.#groupMac), meta);
+      // RFC 1112 §6.4: the group's Ethernet address, no ARP. TTL 0 stays on this host
+      // (§6.1): only the loopback copy, if asked for.
+      const mac = ipv4MulticastMac(hop, this.#groupMac);
+      if (frame[ETHERNET_HEADER_LENGTH + 8] !== 0) this.#transmitResolved(frame, mac, meta);
+      else writeEthernetHeader(frame, 0, mac, this.mac, ETHERTYPE_IPV4);
       if (multicastLoop && this.isGroupMember(hop)) {
         this.loopbackQueue.push({ data: frame.slice() });
       }

@@ -234,6 +234,12 @@ Deno.test("multicast: setLoopback(true) delivers our own datagrams to our joined
   await looping.joinMulticastV4("239.1.2.3", "0.0.0.0");
   await looping.send(text("option"), { hostname: "239.1.2.3", port: 7001 });
   assert.equal(str((await looping.receive())[0]), "option");
+  // TTL 0 stays on this host (RFC 1112 §6.1): the loopback copy only, nothing on the wire.
+  const leftUdpBefore = left.stats().udp.packetsIn;
+  await looping.send(text("ttl 0"), { hostname: "239.1.2.3", port: 7001 }, { ttl: 0 });
+  assert.equal(str((await looping.receive())[0]), "ttl 0");
+  assert.ok(!rightSent.seen().some((s) => s.udp?.data === "ttl 0"), "a TTL-0 datagram left");
+  assert.equal(left.stats().udp.packetsIn, leftUdpBefore);
   socket.close();
   looping.close();
   other.close();
