@@ -380,8 +380,14 @@ export function attributeValueText(e: DerElement): string {
       return new TextDecoder("utf-8", { fatal: false }).decode(v);
     case Tag.PrintableString:
     case Tag.IA5String:
-    case Tag.TeletexString:
-      return String.fromCharCode(...v);
+    case Tag.TeletexString: {
+      // In chunks: spreading a long value into one call overflows the argument limit.
+      let s = "";
+      for (let i = 0; i < v.length; i += 4096) {
+        s += String.fromCharCode(...v.subarray(i, i + 4096));
+      }
+      return s;
+    }
     case Tag.BMPString: {
       let s = "";
       for (let i = 0; i + 1 < v.length; i += 2) s += String.fromCharCode((v[i] << 8) | v[i + 1]);
@@ -390,9 +396,10 @@ export function attributeValueText(e: DerElement): string {
     case Tag.UniversalString: {
       let s = "";
       for (let i = 0; i + 3 < v.length; i += 4) {
-        s += String.fromCodePoint(
-          ((v[i] << 24) | (v[i + 1] << 16) | (v[i + 2] << 8) | v[i + 3]) >>> 0,
-        );
+        const c = ((v[i] << 24) | (v[i + 1] << 16) | (v[i + 2] << 8) | v[i + 3]) >>> 0;
+        // Not a Unicode scalar value: keep the value as hex, as for types we do not decode.
+        if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return `#${toHex(e.raw)}`;
+        s += String.fromCodePoint(c);
       }
       return s;
     }

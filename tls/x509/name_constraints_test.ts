@@ -194,6 +194,19 @@ Deno.test("directoryName: the constraint's RDNs must begin the name's; values co
   ok(!directoryNameWithinSubtree(multi, name(o("Example"))));
 });
 
+Deno.test("directoryName: values no decoder takes (UniversalString beyond Unicode, long strings) compare without throwing", () => {
+  const o = (v: Uint8Array) => [OID.organizationName, v] as [string, Uint8Array];
+  const host = name(o(derUtf8String("Example")));
+  // A UniversalString character 0xFFFFFFFF is not Unicode: compared as its hex form.
+  const beyond = name(o(derTlv(0x1c, new Uint8Array([0xff, 0xff, 0xff, 0xff]))));
+  ok(!directoryNameWithinSubtree(host, beyond));
+  ok(directoryNameWithinSubtree(beyond, beyond));
+  // A 200,000-character PrintableString (one spread call would overflow the argument limit).
+  const long = name(o(printable("x".repeat(200_000))));
+  ok(directoryNameWithinSubtree(long, long));
+  ok(!directoryNameWithinSubtree(host, long));
+});
+
 Deno.test("directoryName: permitted and excluded subtrees against the subject in a chain", async () => {
   const usernet = [OID.organizationName, printable("USERNET")] as [string, Uint8Array];
   const ca = await constrainedCa({
