@@ -1,4 +1,7 @@
-/** The libc calls the TAP driver makes through Deno FFI (needs `--allow-ffi`). */
+/**
+ * The libc calls usernet makes through Deno FFI (needs `--allow-ffi`): the TAP driver, and the
+ * gateway's ICMP echo proxy (Linux ping sockets).
+ */
 
 const symbols = {
   open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
@@ -12,13 +15,31 @@ const symbols = {
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   setns: { parameters: ["i32", "i32"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  sendto: { parameters: ["i32", "buffer", "u64", "i32", "buffer", "u32"], result: "i64" },
+  recvfrom: { parameters: ["i32", "buffer", "u64", "i32", "buffer", "buffer"], result: "i64" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  getegid: { parameters: [], result: "u32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
 
-type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];
+/** The loaded libc functions. */
+export type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];
 
 let libc: Libc | undefined;
+
+/**
+ * Whether FFI is already permitted (never prompts): features that are optional, like the
+ * gateway's ping forwarding, use libc only then.
+ */
+export function ffiPermitted(): boolean {
+  try {
+    return typeof Deno.dlopen === "function" &&
+      Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  } catch {
+    return false;
+  }
+}
 
 /** Loads libc once. */
 export function loadLibc(): Libc {

@@ -17,6 +17,16 @@
  *
  * @module
  */
+import {
+  describeErrno,
+  EINTR,
+  errno,
+  ffiPermitted,
+  type Libc,
+  loadLibc,
+  O_CLOEXEC,
+  POLLIN,
+} from "../../drivers/_libc.ts";
 import { formatIpv4Address } from "../wire/address.ts";
 import { WireError } from "../wire/errors.ts";
 import {
@@ -284,37 +294,13 @@ export class IcmpEchoProxy {
 
 // ---- Linux ping sockets through FFI ----
 
-const SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "isize" },
-  recvfrom: {
-    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
-    result: "isize",
-  },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  eventfd: { parameters: ["u32", "i32"], result: "i32" },
-  getegid: { parameters: [], result: "u32" },
-  // Waiting happens on a worker thread so Deno's event loop stays free.
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0x800;
 const SOCK_CLOEXEC = 0x80000;
 const IPPROTO_ICMP = 1;
-const O_CLOEXEC = 0x80000;
 const EFD_NONBLOCK = 0x800;
 const EFD_CLOEXEC = 0x80000;
-const POLLIN = 1;
-const EINTR = 4;
 const EPERM = 1;
 const EACCES = 13;
 const EPROTONOSUPPORT = 93;
@@ -322,46 +308,6 @@ const ESOCKTNOSUPPORT = 94;
 const EAFNOSUPPORT = 97;
 /** Replies read from one socket before the others get their turn. */
 const RECEIVE_BATCH = 64;
-
-let libc: Libc | undefined;
-
-function loadLibc(): Libc {
-  if (libc) return libc;
-  let lastError: unknown;
-  for (
-    const path of [
-      "libc.so.6",
-      "/lib/x86_64-linux-gnu/libc.so.6",
-      "/lib/aarch64-linux-gnu/libc.so.6",
-    ]
-  ) {
-    try {
-      return libc = Deno.dlopen(path, SYMBOLS).symbols;
-    } catch (error) {
-      lastError = error;
-    }
-  }
-  throw lastError;
-}
-
-function ffiGranted(): boolean {
-  try {
-    return typeof Deno.dlopen === "function" &&
-      Deno.permissions.querySync({ name: "ffi" }).state === "granted";
-  } catch {
-    return false;
-  }
-}
-
-function errno(lib: Libc): number {
-  const pointer = lib.__errno_location();
-  return pointer ? new Deno.UnsafePointerView(pointer).getInt32() : 0;
-}
-
-function describe(lib: Libc, code: number): string {
-  const pointer = lib.strerror(code);
-  return pointer ? new Deno.UnsafePointerView(pointer).getCString() : `errno ${code}`;
-}
 
 /**
  * Why ping sockets were refused: the range and this process's group. The range is read through
@@ -394,7 +340,7 @@ export function pingSocketTransport(): EchoTransport {
   if (Deno.build.os !== "linux") {
     throw new EchoUnavailable(`ping sockets are Linux only, not ${Deno.build.os}`, true);
   }
-  if (!ffiGranted()) throw new EchoUnavailable("no FFI permission: run with --allow-ffi", true);
+  if (!ffiPermitted()) throw new EchoUnavailable("no FFI permission: run with --allow-ffi", true);
   let lib: Libc;
   try {
     lib = loadLibc();
@@ -439,13 +385,13 @@ class PingSockets implements EchoTransport {
     if (this.#wakeFd < 0) {
       this.#wakeFd = lib.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
       if (this.#wakeFd < 0) {
-        throw new EchoUnavailable(`eventfd failed: ${describe(lib, errno(lib))}`, false);
+        throw new EchoUnavailable(`eventfd failed: ${describeErrno(errno())}`, false);
       }
     }
     const fd = lib.socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
     if (fd < 0) {
-      const code = errno(lib);
-      const reason = `ping socket: ${describe(lib, code)}`;
+      const code = errno();
+      const reason = `ping socket: ${describeErrno(code)}`;
       if (code === EACCES || code === EPERM) {
         throw new EchoUnavailable(`${reason}; ${rangeHint(lib)}`, true);
       }
@@ -565,7 +511,7 @@ class PingSockets implements EchoTransport {
         ),
       );
       if (n < 0) {
-        const code = errno(lib);
+        const code = errno();
         if (code === EINTR) continue;
         return; // EAGAIN: drained (or a pending socket error, which this read cleared)
       }
