@@ -339,25 +339,49 @@ export function parseGeneralName(e: DerElement): GeneralName {
 
 /** Parses a Name into its DER and RFC 4514 text. */
 function parseName(e: DerElement): DistinguishedName {
-  const seq = DerReader.of(e);
   const rdns: string[] = [];
   const commonNames: string[] = [];
-  while (!seq.done) {
-    const set = DerReader.of(seq.expect(Tag.SET, "RelativeDistinguishedName"));
+  for (const rdn of readRdns(DerReader.of(e))) {
     const parts: string[] = [];
-    if (set.done) throw new MalformedCertificate("empty RelativeDistinguishedName");
-    while (!set.done) {
-      const atv = set.sequence("AttributeTypeAndValue");
-      const type = atv.oid("type");
-      const value = atv.read();
-      atv.end("AttributeTypeAndValue");
-      const text = attributeValueText(value);
+    for (const { type, text } of rdn) {
       if (type === OID.commonName) commonNames.push(text);
       parts.push(`${ATTRIBUTE_NAMES[type] ?? type}=${escapeRdnValue(text)}`);
     }
     rdns.push(parts.join("+"));
   }
   return { der: e.raw, text: rdns.reverse().join(","), commonNames };
+}
+
+/**
+ * The RelativeDistinguishedNames of a Name, first RDN first, read from `seq` (the contents
+ * of the Name's SEQUENCE): each attribute's type OID and its value as text
+ * ({@linkcode attributeValueText}). An empty RDN is a {@linkcode MalformedCertificate}.
+ *
+ * @example
+ * ```ts
+ * import { readRdns } from "./certificate.ts";
+ * import { DerReader } from "./der_reader.ts";
+ * import { derOid, derSequence, derSet, derUtf8String } from "./der_writer.ts";
+ * const name = derSequence(derSet(derSequence(derOid("2.5.4.3"), derUtf8String("a"))));
+ * console.log(readRdns(new DerReader(name).sequence("Name"))); // [[{ type: "2.5.4.3", text: "a" }]]
+ * ```
+ */
+export function readRdns(seq: DerReader): { type: string; text: string }[][] {
+  const rdns: { type: string; text: string }[][] = [];
+  while (!seq.done) {
+    const set = DerReader.of(seq.expect(Tag.SET, "RelativeDistinguishedName"));
+    if (set.done) throw new MalformedCertificate("empty RelativeDistinguishedName");
+    const rdn: { type: string; text: string }[] = [];
+    while (!set.done) {
+      const atv = set.sequence("AttributeTypeAndValue");
+      const type = atv.oid("type");
+      const value = atv.read();
+      atv.end("AttributeTypeAndValue");
+      rdn.push({ type, text: attributeValueText(value) });
+    }
+    rdns.push(rdn);
+  }
+  return rdns;
 }
 
 /**

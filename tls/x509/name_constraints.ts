@@ -13,12 +13,12 @@
  */
 
 import {
-  attributeValueText,
   type Certificate,
   type GeneralName,
   type NameConstraints,
+  readRdns,
 } from "./certificate.ts";
-import { DerError, DerReader, Tag } from "./der_reader.ts";
+import { DerError, DerReader } from "./der_reader.ts";
 import {
   MalformedCertificate,
   NameConstraintViolation,
@@ -131,22 +131,13 @@ function nameRdns(nameDer: Uint8Array): NameAttribute[][] {
     const outer = new DerReader(nameDer);
     const seq = outer.sequence("Name");
     outer.end("Name");
-    const rdns: NameAttribute[][] = [];
-    while (!seq.done) {
-      const set = DerReader.of(seq.expect(Tag.SET, "RelativeDistinguishedName"));
-      const rdn: NameAttribute[] = [];
-      while (!set.done) {
-        const atv = set.sequence("AttributeTypeAndValue");
-        const type = atv.oid("type");
-        const value = atv.read();
-        atv.end("AttributeTypeAndValue");
-        const text = attributeValueText(value);
-        rdn.push({ type, text, key: `${type}=${foldAttributeValue(text)}` });
-      }
-      if (!rdn.length) throw new MalformedCertificate("empty RelativeDistinguishedName");
-      rdns.push(rdn.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
-    }
-    return rdns;
+    return readRdns(seq).map((rdn) =>
+      rdn.map(({ type, text }): NameAttribute => ({
+        type,
+        text,
+        key: `${type}=${foldAttributeValue(text)}`,
+      })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    );
   } catch (e) {
     if (e instanceof DerError) {
       throw new MalformedCertificate(`malformed directoryName: ${e.message}`, undefined, {
