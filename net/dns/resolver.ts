@@ -482,7 +482,7 @@ export class Resolver {
   tcpClosed(transport: number, now: number, reason = "connection closed"): void {
     const found = this.#byTransport.get(transport);
     if (!found || !found.attempt.tcp) return;
-    this.#attemptFailed(found, now, `TCP to ${formatIpv4(found.attempt.server)}:`, reason);
+    this.#failAttempt(found.lookup, found.attempt, now, this.#transportFailure(found, reason));
   }
 
   /**
@@ -493,28 +493,18 @@ export class Resolver {
   udpUnreachable(transport: number, now: number, reason: string): void {
     const found = this.#byTransport.get(transport);
     if (!found || found.attempt.tcp) return;
-    this.#attemptFailed(found, now, `UDP to ${formatIpv4(found.attempt.server)}:`, reason);
+    this.#failAttempt(found.lookup, found.attempt, now, this.#transportFailure(found, reason));
   }
 
   // --- internals ---
 
-  #attemptFailed(
-    found: { lookup: Lookup; attempt: Attempt },
-    now: number,
-    what: string,
+  /** Why an attempt failed below DNS: "UDP/TCP to server:port: reason". */
+  #transportFailure(
+    { lookup, attempt }: { lookup: Lookup; attempt: Attempt },
     reason: string,
-  ): void {
-    const { lookup, attempt } = found;
-    this.#failAttempt(
-      lookup,
-      attempt,
-      now,
-      new DnsServerFailure(
-        lookup.current,
-        typeToString(lookup.type),
-        `${what}${attempt.port}: ${reason}`,
-      ),
-    );
+  ): DnsServerFailure {
+    const to = `${attempt.tcp ? "TCP" : "UDP"} to ${formatIpv4(attempt.server)}:${attempt.port}`;
+    return new DnsServerFailure(lookup.current, typeToString(lookup.type), `${to}: ${reason}`);
   }
 
   /**
