@@ -253,6 +253,29 @@ export async function sealRecords(
   return out;
 }
 
+/**
+ * Seals a handshake core's "send" action: change_cipher_spec always in the clear (RFC 8446
+ * §5), anything else under `writeProtection`, with the action's legacy record version.
+ *
+ * @example
+ * ```ts
+ * import { ContentType, sealHandshakeSend } from "./record_layer.ts";
+ * const ccs = { contentType: ContentType.change_cipher_spec, data: new Uint8Array([1]) };
+ * console.log(await sealHandshakeSend(undefined, ccs)); // Uint8Array(6) [ 20, 3, 3, 0, 1, 1 ]
+ * ```
+ */
+export function sealHandshakeSend(
+  writeProtection: RecordProtection | undefined,
+  send: { contentType: number; data: Uint8Array; legacyVersion?: number },
+): Promise<Uint8Array> {
+  const protection = send.contentType === ContentType.change_cipher_spec
+    ? undefined
+    : writeProtection;
+  return sealRecords(protection, send.contentType, send.data, {
+    legacyVersion: send.legacyVersion,
+  });
+}
+
 function writeHeader(out: Uint8Array, at: number, type: number, version: number, len: number) {
   out[at] = type;
   out[at + 1] = version >>> 8;

@@ -34,6 +34,7 @@ import {
   type OpenedRecord,
   openRecord,
   RecordReader,
+  sealHandshakeSend,
   sealRecords,
 } from "./record_layer.ts";
 import { TicketCache } from "./ticket_cache.ts";
@@ -132,17 +133,9 @@ class TraceClient {
     const out: Uint8Array[] = [];
     for (const a of actions) {
       switch (a.kind) {
-        case "send": {
-          const protection = a.contentType === ContentType.change_cipher_spec
-            ? undefined
-            : this.#write;
-          out.push(
-            await sealRecords(protection, a.contentType, a.data, {
-              legacyVersion: a.legacyVersion,
-            }),
-          );
+        case "send":
+          out.push(await sealHandshakeSend(this.#write, a));
           break;
-        }
         case "installReadKeys":
           this.readSecrets.push(a.secret);
           this.#read = await RecordProtection.fromSecret(this.hs.suite!, a.secret);

@@ -46,6 +46,7 @@ import {
   type OpenedRecord,
   openRecord,
   RecordReader,
+  sealHandshakeSend,
   sealRecords,
   type WireRecord,
 } from "./record_layer.ts";
@@ -314,14 +315,7 @@ export class TlsConnection implements Conn {
       switch (action.kind) {
         case "send":
           if (inHandshake) {
-            const protection = action.contentType === ContentType.change_cipher_spec
-              ? undefined
-              : this.#writeProtection;
-            out.push(
-              await sealRecords(protection, action.contentType, action.data, {
-                legacyVersion: action.legacyVersion,
-              }),
-            );
+            out.push(await sealHandshakeSend(this.#writeProtection, action));
           } else {
             this.#enqueueWrite(() => this.#sendRecords(action.contentType, action.data));
           }
