@@ -165,8 +165,19 @@ function trafficKeys(secret: Uint8Array): { key: Uint8Array; iv: Uint8Array } {
 // ---------------------------------------------------------------------------------------------
 // §3 Simple 1-RTT Handshake
 
-/** The client of RFC 8448 §3: its ClientHello offers AES-128-GCM, ChaCha20, AES-256-GCM. */
-function simpleClient(options: { cache?: TicketCache; privateKey?: Uint8Array } = {}) {
+/**
+ * A client as the RFC 8448 §3 and §5 traces have it: its ClientHello offers AES-128-GCM,
+ * ChaCha20, AES-256-GCM and an x25519 share, and the RFC's `clientHellos` are sent in its
+ * place. Its randomness is the trace's `clientRandom`, then a legacy_session_id (ours would be
+ * these zeros; the RFC's ClientHellos carry an empty one, which the client adopts with them),
+ * then `privateKeys` in the order the key shares are generated.
+ */
+function traceClient(options: {
+  clientRandom: Uint8Array;
+  privateKeys: Uint8Array[];
+  clientHellos: Uint8Array[];
+  cache?: TicketCache;
+}) {
   const seen: Uint8Array[][] = [];
   const config: ClientHandshakeConfig = {
     serverName: "server",
@@ -182,15 +193,19 @@ function simpleClient(options: { cache?: TicketCache; privateKey?: Uint8Array } 
     verifyCertificates: skipChainValidation(seen),
     ticketCache: options.cache,
     now: () => NOW,
-    random: fixedRandom(
-      v.SIMPLE_CLIENT_RANDOM,
-      // legacy_session_id: ours would be these; the RFC's ClientHello has an empty one,
-      // which the client adopts with the ClientHello.
-      new Uint8Array(32),
-      options.privateKey ?? v.SIMPLE_CLIENT_PRIVATE_KEY,
-    ),
+    random: fixedRandom(options.clientRandom, new Uint8Array(32), ...options.privateKeys),
   };
-  return { client: new TraceClient(config, { clientHellos: [v.SIMPLE_CLIENT_HELLO] }), seen };
+  return { client: new TraceClient(config, { clientHellos: options.clientHellos }), seen };
+}
+
+/** The client of RFC 8448 §3. */
+function simpleClient(options: { cache?: TicketCache; privateKey?: Uint8Array } = {}) {
+  return traceClient({
+    clientRandom: v.SIMPLE_CLIENT_RANDOM,
+    privateKeys: [options.privateKey ?? v.SIMPLE_CLIENT_PRIVATE_KEY],
+    clientHellos: [v.SIMPLE_CLIENT_HELLO],
+    cache: options.cache,
+  });
 }
 
 Deno.test("RFC 8448 §3: the simple 1-RTT handshake, byte for byte", async (t) => {
@@ -337,27 +352,14 @@ Deno.test("test hook: a replacement ClientHello whose key share the client did n
 // §5 HelloRetryRequest
 
 Deno.test("RFC 8448 §5: HelloRetryRequest to secp256r1 with a cookie, byte for byte", async (t) => {
-  const seen: Uint8Array[][] = [];
-  const client = new TraceClient({
-    serverName: "server",
-    sendServerName: true,
-    alpnProtocols: [],
-    cipherSuites: suites(
-      "TLS_AES_128_GCM_SHA256",
-      "TLS_CHACHA20_POLY1305_SHA256",
-      "TLS_AES_256_GCM_SHA384",
-    ),
-    groups: ["x25519", "secp256r1", "secp384r1"],
-    keyShareGroups: ["x25519"],
-    verifyCertificates: skipChainValidation(seen),
-    now: () => NOW,
-    random: fixedRandom(
-      v.HRR_CLIENT_RANDOM,
-      new Uint8Array(32), // legacy_session_id: the RFC's ClientHellos carry an empty one
+  const { client, seen } = traceClient({
+    clientRandom: v.HRR_CLIENT_RANDOM,
+    privateKeys: [
       v.HRR_CLIENT_X25519_PRIVATE_KEY,
       v.HRR_CLIENT_P256_PRIVATE_KEY, // drawn when the HelloRetryRequest asks for secp256r1
-    ),
-  }, { clientHellos: [v.HRR_CLIENT_HELLO_1, v.HRR_CLIENT_HELLO_2] });
+    ],
+    clientHellos: [v.HRR_CLIENT_HELLO_1, v.HRR_CLIENT_HELLO_2],
+  });
   const hs = client.hs;
 
   await t.step("START → WAIT_SH: the first ClientHello record is the RFC's", async () => {
