@@ -242,7 +242,9 @@ export async function sendStream(conn: TcpConn, size: number, chunk = 256 * 1024
 }
 
 /** Reads `conn` to EOF; resolves to the byte count and SHA-256. */
-export async function receiveStream(conn: TcpConn): Promise<{ bytes: number; sha: string }> {
+export async function receiveStream(
+  conn: Pick<TcpConn, "read">,
+): Promise<{ bytes: number; sha: string }> {
   const hash = sha256.create();
   const buffer = new Uint8Array(256 * 1024);
   let bytes = 0;
