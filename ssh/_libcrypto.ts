@@ -10,6 +10,8 @@
  * @module
  */
 
+import { ffiPermitted } from "../drivers/_libc.ts";
+
 const SYMBOLS = {
   EVP_CIPHER_CTX_new: { parameters: [], result: "pointer" },
   EVP_CIPHER_CTX_free: { parameters: ["pointer"], result: "void" },
@@ -55,20 +57,11 @@ const NAMES = [
 let loaded: Libcrypto | null | undefined;
 let enabled = true;
 
-function ffiGranted(): boolean {
-  try {
-    return typeof Deno.dlopen === "function" &&
-      Deno.permissions.querySync({ name: "ffi" }).state === "granted";
-  } catch {
-    return false;
-  }
-}
-
 function library(): Libcrypto | undefined {
   if (!enabled) return undefined;
   if (loaded === undefined) {
     loaded = null;
-    if (ffiGranted()) {
+    if (ffiPermitted()) {
       for (const name of NAMES) {
         try {
           const lib = Deno.dlopen(name, SYMBOLS).symbols;
