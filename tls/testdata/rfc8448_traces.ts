@@ -10,7 +10,7 @@
  * @module
  */
 
-import { fromHex } from "../_bytes.ts";
+import { fromHex, toHex } from "../_bytes.ts";
 import { rfc8448 } from "./rfc8448.ts";
 
 /** Hex (one string or lines) as bytes, refusing a length other than the RFC states. */
@@ -20,6 +20,11 @@ function octets(length: number, hex: string | string[]): Uint8Array {
     throw new Error(`RFC 8448 constant of ${bytes.length} octets, the RFC states ${length}`);
   }
   return bytes;
+}
+
+/** A plaintext record as the RFC prints it: the 5-octet header (hex), then `message`. */
+function record(length: number, header: string, message: Uint8Array): Uint8Array {
+  return octets(length, header + toHex(message));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,14 +232,7 @@ export const HRR_CLIENT_HELLO_1: Uint8Array = octets(180, [
 ]);
 
 /** §5 {client} send handshake record: complete record (185 octets), the first ClientHello. */
-export const HRR_CLIENT_HELLO_1_RECORD: Uint8Array = octets(185, [
-  "16030100b4010000b00303b0b1c5a5aa37c5919f2ed1d5c6fff7fcb784971694",
-  "5a2b8cee9258a346677b6f000006130113031302010000810000000b00090000",
-  "06736572766572ff01000100000a00080006001d00170018003300260024001d",
-  "0020e8e8e3f3b93a25ed97a14a7dcacb8a272c6288e585c6484d05262fcad062",
-  "ad1f002b0003020304000d0020001e0403050306030203080408050806040105",
-  "01060102010402050206020202002d00020101001c00024001",
-]);
+export const HRR_CLIENT_HELLO_1_RECORD: Uint8Array = record(185, "16030100b4", HRR_CLIENT_HELLO_1);
 
 /** §5 {server} send handshake record: complete record (181 octets), the HelloRetryRequest (secp256r1, a 114-octet cookie). */
 export const HRR_HELLO_RETRY_REQUEST_RECORD: Uint8Array = octets(181, [
@@ -280,25 +278,7 @@ export const HRR_CLIENT_HELLO_2: Uint8Array = octets(512, [
 ]);
 
 /** §5 {client} send handshake record: complete record (517 octets), the second ClientHello. */
-export const HRR_CLIENT_HELLO_2_RECORD: Uint8Array = octets(517, [
-  "1603030200010001fc0303b0b1c5a5aa37c5919f2ed1d5c6fff7fcb784971694",
-  "5a2b8cee9258a346677b6f000006130113031302010001cd0000000b00090000",
-  "06736572766572ff01000100000a00080006001d001700180033004700450017",
-  "004104a6da7392ec591e17abfd535964b99894d13befb221b3def2ebe3830eac",
-  "8f0151812677c4d6d2237e85cf01d6910cfb83954e76ba7352830534159897e8",
-  "065780002b0003020304000d0020001e04030503060302030804080508060401",
-  "0501060102010402050206020202002c0074007271dcd04bb88bc3189119398a",
-  "00000000eefafc76c146b823b096f8aacad365dd0030953f4edf625636e5f21b",
-  "b2e23fcc654b1b5b40318d10d137abcbb87574e36e8a1f025f7dfa5d6e50781b",
-  "5eda4aa15b0c8be778257d16aa3030e9e7841dd9e4c0342267e8ca0caf571fb2",
-  "b7cff0f934b0002d00020101001c00024001001500af00000000000000000000",
-  "0000000000000000000000000000000000000000000000000000000000000000",
-  "0000000000000000000000000000000000000000000000000000000000000000",
-  "0000000000000000000000000000000000000000000000000000000000000000",
-  "0000000000000000000000000000000000000000000000000000000000000000",
-  "0000000000000000000000000000000000000000000000000000000000000000",
-  "0000000000",
-]);
+export const HRR_CLIENT_HELLO_2_RECORD: Uint8Array = record(517, "1603030200", HRR_CLIENT_HELLO_2);
 
 /** §5 {server} send handshake record: complete record (128 octets), the ServerHello. */
 export const HRR_SERVER_HELLO_RECORD: Uint8Array = octets(128, [
