@@ -51,7 +51,6 @@ import {
   type WireRecord,
 } from "./record_layer.ts";
 import type { TicketCache } from "./ticket_cache.ts";
-import { parseCertificate } from "./x509/certificate.ts";
 import {
   CertificateError,
   CertificateExpired,
@@ -62,7 +61,7 @@ import {
 } from "./x509/errors.ts";
 import { parseIpAddress } from "./x509/hostname.ts";
 import { TrustStore } from "./x509/trust_store.ts";
-import { verifyServerChain } from "./x509/verify_chain.ts";
+import { parseSentCertificates, verifyServerChain } from "./x509/verify_chain.ts";
 
 /** Options for {@linkcode connect}. */
 export interface ConnectOptions {
@@ -771,14 +770,8 @@ function certificateVerifier(
 ): (certificates: Uint8Array[]) => Promise<PeerCertificateResult> {
   if (options.insecureSkipVerify) {
     return (certificates) => {
-      const leaf = parseCertificate(certificates[0]);
-      const sent = [leaf];
-      for (const der of certificates.slice(1)) {
-        try {
-          sent.push(parseCertificate(der));
-        } catch { /* extras that are not certificates are left out, as verification does */ }
-      }
-      return Promise.resolve({ leaf, certificates: sent, pathLength: 0, verified: false });
+      const sent = parseSentCertificates(certificates);
+      return Promise.resolve({ leaf: sent[0], certificates: sent, pathLength: 0, verified: false });
     };
   }
   let store: Promise<TrustStore>;

@@ -93,15 +93,8 @@ export async function verifyServerChain(
 ): Promise<VerifiedChain> {
   if (!certificates.length) throw new MalformedCertificate("server sent no certificate");
   const now = options.now ?? new Date();
-  const leaf = parseCertificate(certificates[0]);
-  const intermediates: Certificate[] = [];
-  for (const der of certificates.slice(1)) {
-    try {
-      intermediates.push(parseCertificate(der));
-    } catch {
-      // Extra certificates that cannot be parsed cannot be on the path; ignore them.
-    }
-  }
+  const sent = parseSentCertificates(certificates);
+  const [leaf, ...intermediates] = sent;
 
   checkUsable(leaf, now);
   checkLeafUsage(leaf);
@@ -120,7 +113,30 @@ export async function verifyServerChain(
     );
     throw new HostnameMismatch(options.serverName, names, leaf.subject.text);
   }
-  return { leaf, path, certificates: [leaf, ...intermediates] };
+  return { leaf, path, certificates: sent };
+}
+
+/**
+ * Parses the certificate list a server sent, in its order: the leaf (first; throws when it
+ * does not parse) and every extra that parses. Extras that cannot be parsed cannot be on a
+ * path and are left out.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseSentCertificates } from "./verify_chain.ts";
+ * const [leaf, ...extras] = parseSentCertificates(certificateDers);
+ * ```
+ */
+export function parseSentCertificates(certificates: Uint8Array[]): Certificate[] {
+  const sent = [parseCertificate(certificates[0])];
+  for (const der of certificates.slice(1)) {
+    try {
+      sent.push(parseCertificate(der));
+    } catch {
+      // Extra certificates that cannot be parsed cannot be on the path; ignore them.
+    }
+  }
+  return sent;
 }
 
 class PathSearch {
