@@ -12,29 +12,28 @@
 
 import { ffiPermitted } from "../drivers/_libc.ts";
 
+/** EVP_{Encrypt,Decrypt}{Init_ex,Update,Final_ex} share their signatures. */
+const INIT = {
+  parameters: ["pointer", "pointer", "pointer", "buffer", "buffer"],
+  result: "i32",
+} as const;
+const UPDATE = {
+  parameters: ["pointer", "buffer", "buffer", "buffer", "i32"],
+  result: "i32",
+} as const;
+const FINAL = { parameters: ["pointer", "buffer", "buffer"], result: "i32" } as const;
+
 const SYMBOLS = {
   EVP_CIPHER_CTX_new: { parameters: [], result: "pointer" },
   EVP_CIPHER_CTX_free: { parameters: ["pointer"], result: "void" },
   EVP_aes_128_gcm: { parameters: [], result: "pointer" },
   EVP_aes_256_gcm: { parameters: [], result: "pointer" },
-  EVP_EncryptInit_ex: {
-    parameters: ["pointer", "pointer", "pointer", "buffer", "buffer"],
-    result: "i32",
-  },
-  EVP_EncryptUpdate: {
-    parameters: ["pointer", "buffer", "buffer", "buffer", "i32"],
-    result: "i32",
-  },
-  EVP_EncryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
-  EVP_DecryptInit_ex: {
-    parameters: ["pointer", "pointer", "pointer", "buffer", "buffer"],
-    result: "i32",
-  },
-  EVP_DecryptUpdate: {
-    parameters: ["pointer", "buffer", "buffer", "buffer", "i32"],
-    result: "i32",
-  },
-  EVP_DecryptFinal_ex: { parameters: ["pointer", "buffer", "buffer"], result: "i32" },
+  EVP_EncryptInit_ex: INIT,
+  EVP_EncryptUpdate: UPDATE,
+  EVP_EncryptFinal_ex: FINAL,
+  EVP_DecryptInit_ex: INIT,
+  EVP_DecryptUpdate: UPDATE,
+  EVP_DecryptFinal_ex: FINAL,
   EVP_CIPHER_CTX_ctrl: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
 } as const;
 
