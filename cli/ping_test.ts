@@ -5,21 +5,13 @@
  * Traffic stays inside the subprocess: 10.0.2.0/24 is the embedded gateway's virtual LAN.
  */
 import assert from "node:assert/strict";
+import { taskRunArgs } from "../tests/interop/_harness.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
-/** `deno run` and its permission flags, exactly as deno.json's `ping` task has them. */
-async function pingTaskArgs(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
-  const words = String(config.tasks.ping).split(/\s+/);
-  assert.deepEqual(words.slice(0, 2), ["deno", "run"], `the ping task: ${config.tasks.ping}`);
-  assert.equal(words.at(-1), "cli/ping.ts");
-  return ["run", ...words.slice(2, -1), `--config=${root}deno.json`, `${root}cli/ping.ts`];
-}
-
 async function ping(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [...await pingTaskArgs(), ...args],
+    args: [...await taskRunArgs("ping"), ...args],
     cwd: root,
     env: { NO_COLOR: "1" },
     stdin: "null",

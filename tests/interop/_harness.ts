@@ -223,3 +223,24 @@ export async function tempDir(
   const path = await Deno.makeTempDir({ prefix: `usernet-${prefix}-` });
   return { path, cleanup: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
 }
+
+/**
+ * `deno run`, the permission flags and the script of deno.json's task `name`, as a user runs it
+ * (`--config` and the script made absolute): for tests that must run a tool with exactly the
+ * permissions its task asks for.
+ *
+ * @example
+ * ```ts ignore
+ * const child = new Deno.Command(Deno.execPath(), { args: [...await taskRunArgs("ping"), "10.0.2.2"] });
+ * ```
+ */
+export async function taskRunArgs(name: string): Promise<string[]> {
+  const root = new URL("../../", import.meta.url).pathname;
+  const config = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
+  const task = String(config.tasks[name]);
+  const words = task.split(/\s+/);
+  if (words[0] !== "deno" || words[1] !== "run" || !words.at(-1)!.endsWith(".ts")) {
+    throw new Error(`the ${name} task is not "deno run ... script.ts": ${task}`);
+  }
+  return ["run", ...words.slice(2, -1), `--config=${root}deno.json`, `${root}${words.at(-1)}`];
+}

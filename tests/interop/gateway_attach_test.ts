@@ -11,25 +11,15 @@
  */
 import assert from "node:assert/strict";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { freePort, interopTest, Peer, tempDir } from "./_harness.ts";
+import { freePort, interopTest, Peer, taskRunArgs, tempDir } from "./_harness.ts";
 import { QemuStreamNic } from "../../drivers/qemu_stream.ts";
 import { type DgramAddress, QemuDgramNic } from "../../drivers/qemu_dgram.ts";
 import type { Nic } from "../../drivers/nic.ts";
 import { Stack } from "../../net/stack.ts";
 import { receiveStream } from "../../net/tcp/_test_linux.ts";
 
-const root = new URL("../../", import.meta.url).pathname;
 const SIZE = 2 << 20;
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-
-/** `deno run` and its permission flags, exactly as deno.json's `gateway` task has them. */
-async function gatewayTaskArgs(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
-  const words = String(config.tasks.gateway).split(/\s+/);
-  assert.deepEqual(words.slice(0, 2), ["deno", "run"], `the gateway task: ${config.tasks.gateway}`);
-  assert.equal(words.at(-1), "cli/gateway.ts");
-  return ["run", ...words.slice(2, -1), `--config=${root}deno.json`, `${root}cli/gateway.ts`];
-}
 
 /**
  * Starts cli/gateway.ts with `args` and waits for `ready` in its output. DNS goes to a closed
@@ -37,7 +27,7 @@ async function gatewayTaskArgs(): Promise<string[]> {
  */
 async function startGateway(args: string[], ready: RegExp, pcap: string): Promise<Peer> {
   const cli = new Peer("gateway", Deno.execPath(), [
-    ...await gatewayTaskArgs(),
+    ...await taskRunArgs("gateway"),
     ...args,
     "--dns-server",
     "127.0.0.1:9",

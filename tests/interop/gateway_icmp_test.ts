@@ -19,7 +19,7 @@
  * gateway with a small flow limit and a short idle timeout.
  */
 import assert from "node:assert/strict";
-import { interopTest, type Peer, run, tempDir, waitFor } from "./_harness.ts";
+import { interopTest, type Peer, run, taskRunArgs, tempDir, waitFor } from "./_harness.ts";
 import { createNamespace, type TestNamespace } from "./_netns.ts";
 import { Gateway } from "../../net/gateway/gateway.ts";
 import { ICMP_ECHO_UNAVAILABLE } from "../../net/gateway/icmp_echo_proxy.ts";
@@ -82,15 +82,6 @@ async function inEchos(ns: TestNamespace): Promise<number> {
   const at = names.indexOf("InEchos");
   assert.ok(at > 0, lines.join("\n"));
   return Number(values[at]);
-}
-
-/** `deno run` and its permission flags, exactly as deno.json's `gateway` task has them. */
-async function gatewayTaskArgs(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
-  const words = String(config.tasks.gateway).split(/\s+/);
-  assert.deepEqual(words.slice(0, 2), ["deno", "run"], `the gateway task: ${config.tasks.gateway}`);
-  assert.equal(words.at(-1), "cli/gateway.ts");
-  return ["run", ...words.slice(2, -1), `--config=${root}deno.json`, `${root}cli/gateway.ts`];
 }
 
 /**
@@ -326,7 +317,7 @@ interopTest(
     const { a, b } = await outside("0 2147483647");
     const dir = await tempDir("gateway-icmp");
     const path = `${dir.path}/gw.sock`;
-    const args = await gatewayTaskArgs();
+    const args = await taskRunArgs("gateway");
     assert.ok(!args.some((w) => w.startsWith("--allow-ffi") || w === "-A"), args.join(" "));
     const cli = a.spawn("gateway", Deno.execPath(), [
       ...args,
