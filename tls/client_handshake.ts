@@ -169,8 +169,6 @@ const MAX_TICKET_LIFETIME_S = 604800;
 export class ClientHandshake {
   readonly #config: ClientHandshakeConfig;
   readonly #random: (n: number) => Uint8Array;
-  /** Where key shares' secret keys come from; undefined: the generators' own randomness. */
-  readonly #keyRandom: ((n: number) => Uint8Array) | undefined;
   readonly #replacementHellos: Uint8Array[];
   /** Extensions only a test's replacement ClientHello offered (see ClientHandshakeTestHooks). */
   #replacementOnlyExtensions: number[] = [];
@@ -214,7 +212,6 @@ export class ClientHandshake {
     if (!config.groups.length) throw new RangeError("no groups configured");
     this.#config = config;
     this.#random = config.random ?? randomBytes;
-    this.#keyRandom = config.random;
     this.#replacementHellos = [...(testHooks?.clientHellos ?? [])];
     this.#clock = config.clock ?? (() => performance.now());
   }
@@ -260,7 +257,7 @@ export class ClientHandshake {
     const shareGroups = c.keyShareGroups.filter((g) => c.groups.includes(g));
     if (!shareGroups.length) shareGroups.push(c.groups[0]);
     this.#keyShares = await Promise.all(
-      shareGroups.map((g) => generateKeyShare(g, this.#keyRandom)),
+      shareGroups.map((g) => generateKeyShare(g, this.#config.random)),
     );
     if (c.ticketCache) {
       this.#ticket = c.ticketCache.take(
@@ -517,7 +514,7 @@ export class ClientHandshake {
     const ch1Hash = suite.hash(this.#transcript[0]);
     const prefix = [handshakeMessage(HandshakeType.message_hash, ch1Hash), message.raw.slice()];
     this.#transcript = [...prefix];
-    if (newGroup) this.#keyShares = [await generateKeyShare(newGroup, this.#keyRandom)];
+    if (newGroup) this.#keyShares = [await generateKeyShare(newGroup, this.#config.random)];
     // A PSK whose hash differs from the suite the server chose cannot be offered again.
     if (this.#ticket && cipherSuite(this.#ticket.cipherSuite)?.hash !== suite.hash) {
       this.#ticket = undefined;
