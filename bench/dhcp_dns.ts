@@ -32,7 +32,7 @@ import { Stack } from "../net/stack.ts";
 import { formatIpv4Address, parseMac } from "../net/wire/address.ts";
 import { type Peer, run, tempDir } from "../tests/interop/_harness.ts";
 import { createNamespace, createTapNamespace } from "../tests/interop/_netns.ts";
-import type { BenchRow } from "./row.ts";
+import { type BenchRow, median } from "./row.ts";
 
 const DHCP_ROUNDS = 7;
 const DNS_ROUNDS = 5;
@@ -59,12 +59,6 @@ function missing(why: string): BenchRow[] {
     unit: "ms",
     note: why,
   }));
-}
-
-/** The middle value (the upper middle of an even count). */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
 }
 
 function range(values: number[]): string {

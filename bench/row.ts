@@ -51,6 +51,12 @@ export function measureRate(
   }
 }
 
+/** The middle value of `values` (the upper middle of an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
 /** Formats a number with 3 significant digits and a k/M suffix for large values. */
 export function formatNumber(value: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return "–";

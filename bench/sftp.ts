@@ -18,7 +18,7 @@
 import { SSH_TEST_USER, startSshd } from "../tests/interop/ssh_sshd_server.ts";
 import { connect, KnownHosts, SshPrivateKey } from "../ssh/mod.ts";
 import { nativeCryptoAvailable } from "../ssh/_libcrypto.ts";
-import { type BenchRow, formatTable } from "./row.ts";
+import { type BenchRow, formatTable, median } from "./row.ts";
 
 export type { BenchRow } from "./row.ts";
 
@@ -135,12 +135,6 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   const h = async (d: Uint8Array) =>
     new Uint8Array(await crypto.subtle.digest("SHA-256", d as Uint8Array<ArrayBuffer>)).join();
   return x.length === y.length && await h(x) === await h(y);
-}
-
-/** The middle value (the upper middle of an even count). */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1];
 }
 
 /** Flushes dirty pages, so the next timed transfer does not pay for earlier write-back. */
