@@ -139,6 +139,11 @@ export function parseSentCertificates(certificates: Uint8Array[]): Certificate[]
   return sent;
 }
 
+/** Whether `cert` is self-issued: its subject and issuer are the same name (RFC 5280 §6.1). */
+function isSelfIssued(cert: Certificate): boolean {
+  return bytesEqual(cert.subject.der, cert.issuer.der);
+}
+
 class PathSearch {
   #checks = 0;
   constructor(
@@ -211,7 +216,7 @@ class PathSearch {
       throw new NotACertificateAuthority(subject, "keyUsage lacks keyCertSign");
     }
     // Intermediate CAs between this issuer and the leaf (self-issued ones do not count).
-    const below = path.slice(1).filter((c) => !bytesEqual(c.subject.der, c.issuer.der)).length;
+    const below = path.slice(1).filter((c) => !isSelfIssued(c)).length;
     if (bc?.pathLength !== undefined && below > bc.pathLength) {
       throw new PathLengthExceeded(subject, bc.pathLength, below);
     }
@@ -229,7 +234,7 @@ class PathSearch {
       // RFC 5280 §6.1.3 (b): every certificate below, except self-issued ones that are not
       // the leaf (a CA's reissue or key rollover certificate).
       for (const [i, c] of path.entries()) {
-        if (i > 0 && bytesEqual(c.subject.der, c.issuer.der)) continue;
+        if (i > 0 && isSelfIssued(c)) continue;
         checkNameConstraints(c, issuer.nameConstraints, subject);
       }
     }
