@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type SshReader, SshWriter } from "./_wire.ts";
+import { concat, type SshReader, SshWriter } from "./_wire.ts";
 import { ChannelRequestFailed, ProtocolError, SessionClosed } from "./errors.ts";
 
 /** Connection-protocol message numbers (RFC 4250 §4.1.2). */
@@ -352,24 +352,19 @@ export class SshChannel {
       const data = chunk.subarray(off, off + n);
       this.#remoteWindow -= n;
       off += n;
+      const header = new Uint8Array(9);
+      const view = new DataView(header.buffer);
+      header[0] = CMSG.CHANNEL_DATA;
+      view.setUint32(1, this.remoteId);
+      view.setUint32(5, n);
       if (this.host.sendData) {
         // The data is copied once, straight into the packet; no await while the transport
         // has room, so a whole chunk's packets are queued before the transport writes.
-        const header = new Uint8Array(9);
-        header[0] = CMSG.CHANNEL_DATA;
-        new DataView(header.buffer).setUint32(1, this.remoteId);
-        new DataView(header.buffer).setUint32(5, n);
         const wait = this.host.sendData(header, data);
         if (wait) await wait;
-        continue;
+      } else {
+        await this.host.send(concat(header, data));
       }
-      const payload = new Uint8Array(9 + n);
-      const view = new DataView(payload.buffer);
-      payload[0] = CMSG.CHANNEL_DATA;
-      view.setUint32(1, this.remoteId);
-      view.setUint32(5, n);
-      payload.set(data, 9);
-      await this.host.send(payload);
     }
   }
 
