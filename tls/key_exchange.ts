@@ -120,14 +120,12 @@ export async function generateKeyShare(
   const bytes = random ?? randomBytes;
   switch (group) {
     case "x25519": {
-      const secretKey = bytes(32);
-      const publicKey = x25519.getPublicKey(secretKey);
+      const { secretKey, publicKey } = x25519.keygen(bytes(32));
       return { group, publicKey, complete: (s) => Promise.resolve(x25519Secret(secretKey, s)) };
     }
     case "X25519MLKEM768": {
       const kem = ml_kem768.keygen(bytes(64));
-      const ecdhSecret = bytes(32);
-      const ecdh = { secretKey: ecdhSecret, publicKey: x25519.getPublicKey(ecdhSecret) };
+      const ecdh = x25519.keygen(bytes(32));
       return {
         group,
         publicKey: concat(kem.publicKey, ecdh.publicKey),
