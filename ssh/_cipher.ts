@@ -165,6 +165,18 @@ function layout(
   return { buf, packetLength };
 }
 
+/** `seal` for a sealer with a synchronous path: `sealInto` a new buffer of `sealedSize`. */
+function sealNew(
+  sealer: Required<Pick<PacketSealer, "sealedSize" | "sealInto">>,
+  seq: number,
+  payload: Uint8Array,
+  data: Uint8Array | undefined,
+): Uint8Array {
+  const out = new Uint8Array(sealer.sealedSize(payload.length + (data?.length ?? 0)));
+  sealer.sealInto(seq, payload, data, out);
+  return out;
+}
+
 function payloadOf(plain: Uint8Array, packetLength: number): Uint8Array {
   const pad = plain[0];
   if (pad < 4 || pad + 1 > packetLength) throw new ProtocolError("invalid padding length");
@@ -188,8 +200,8 @@ function seqBytes(seq: number): Uint8Array {
 
 /** Packets in clear, before the first key exchange completes. */
 export class NoneSealer implements PacketSealer {
-  seal(_seq: number, payload: Uint8Array, data?: Uint8Array): Uint8Array {
-    return layout(payload, data, 8, true, 0).buf;
+  seal(seq: number, payload: Uint8Array, data?: Uint8Array): Uint8Array {
+    return sealNew(this, seq, payload, data);
   }
   sealedSize(n: number): number {
     return 4 + packetLengthFor(n, 8, true);
@@ -233,20 +245,14 @@ class ChachaPoly implements PacketSealer, PacketOpener {
     this.#header = key.slice(32, 64);
   }
   seal(seq: number, payload: Uint8Array, data?: Uint8Array): Uint8Array {
-    const { buf } = layout(payload, data, 8, false, 16);
-    this.#protect(seq, buf);
-    return buf;
+    return sealNew(this, seq, payload, data);
   }
   sealedSize(n: number): number {
     return 4 + packetLengthFor(n, 8, false) + 16;
   }
-  sealInto(seq: number, payload: Uint8Array, data: Uint8Array | undefined, out: Uint8Array) {
-    layoutInto(out, payload, data, out.length - 20);
-    this.#protect(seq, out);
-  }
-  /** Encrypts a laid-out packet in place and appends the Poly1305 tag. */
-  #protect(seq: number, buf: Uint8Array): void {
+  sealInto(seq: number, payload: Uint8Array, data: Uint8Array | undefined, buf: Uint8Array) {
     const packetLength = buf.length - 20;
+    layoutInto(buf, payload, data, packetLength);
     const nonce = chachaNonce(seq);
     const polyKey = chacha20orig(this.#main, nonce, new Uint8Array(32));
     const len = buf.subarray(0, 4);
@@ -306,15 +312,12 @@ class AesGcm implements PacketSealer, PacketOpener {
     this.#ivView.setBigUint64(4, (c + 1n) & 0xffffffffffffffffn);
     return iv;
   }
-  seal(_seq: number, payload: Uint8Array, data?: Uint8Array): Promise<Uint8Array> | Uint8Array {
+  seal(seq: number, payload: Uint8Array, data?: Uint8Array): Promise<Uint8Array> | Uint8Array {
+    if (this.#native) return sealNew(this, seq, payload, data);
     const iv = this.#nextIv();
     const { buf, packetLength } = layout(payload, data, 16, false, 16);
     const aad = buf.subarray(0, 4);
     const body = buf.subarray(4, 4 + packetLength);
-    if (this.#native) {
-      this.#native.seal(iv, aad, body, buf.subarray(4 + packetLength));
-      return buf;
-    }
     if (packetLength < WEBCRYPTO_THRESHOLD) {
       const sealed = nobleGcm(this.#key, iv, aad).encrypt(body);
       buf.set(sealed, 4);
