@@ -77,6 +77,8 @@ const NIST: Record<string, { curve: "P-256" | "P-384"; bits: number; point: numb
   secp256r1: { curve: "P-256", bits: 256, point: 65 },
   secp384r1: { curve: "P-384", bits: 384, point: 97 },
 };
+/** noble's implementation of each NIST curve (point validation, scalars from fixed bytes). */
+const NOBLE_CURVE = { "P-256": p256, "P-384": p384 };
 
 /** A client key share: the public value to send and how to finish the exchange. */
 export interface ClientKeyShare {
@@ -143,7 +145,7 @@ export async function generateKeyShare(
     case "secp384r1": {
       const { curve, bits, point } = NIST[group];
       const { privateKey, publicKey } = random
-        ? await nistKeyPairFrom(curve, random)
+        ? await nistKeyPairFrom(curve, bits, random)
         : await nistKeyPair(curve);
       return {
         group,
@@ -179,10 +181,11 @@ async function nistKeyPair(
  */
 async function nistKeyPairFrom(
   curve: "P-256" | "P-384",
+  bits: number,
   random: (n: number) => Uint8Array,
 ): Promise<{ privateKey: CryptoKey; publicKey: Uint8Array }> {
-  const c = curve === "P-256" ? p256 : p384;
-  const size = curve === "P-256" ? 32 : 48;
+  const c = NOBLE_CURVE[curve];
+  const size = bits / 8;
   let d: Uint8Array;
   do d = random(size); while (!c.utils.isValidSecretKey(d));
   const publicKey = c.getPublicKey(d, false);
@@ -231,7 +234,7 @@ async function importNistPoint(
   }
   try {
     // WebCrypto's raw import does not reliably reject points off the curve; noble does.
-    (curve === "P-256" ? p256 : p384).Point.fromBytes(share).assertValidity();
+    NOBLE_CURVE[curve].Point.fromBytes(share).assertValidity();
     return await crypto.subtle.importKey(
       "raw",
       buf(share),
