@@ -230,8 +230,6 @@ export class Transport {
 
   #held: Array<{ payload: Uint8Array; done: PromiseWithResolvers<void> }> = [];
   #writeQueue: WriteItem[] = [];
-  /** The write buffer at the queue's tail that packets are still appended to. */
-  #filling: WriteItem | undefined;
   #spareBuffers: Uint8Array[] = [];
   #queuedBytes = 0;
   #pumping = false;
@@ -372,18 +370,17 @@ export class Transport {
     const wire = sealer.sealedSize?.(n) ?? -1;
     if (wire > 0) {
       // Sealed in place at the end of the current write buffer: no allocation or copy per
-      // packet beyond the payload's one copy.
-      let item = this.#filling;
-      if (!item || item.used + wire > item.buffer!.length) {
+      // packet beyond the payload's one copy. Packets are appended to a write buffer only
+      // while it is the queue's tail (the pump takes it out of the queue before writing it).
+      let item = this.#writeQueue.at(-1);
+      if (!item?.buffer || item.used + wire > item.buffer.length) {
         item = { buffer: this.#takeBuffer(wire), used: 0, size: 0 };
         this.#writeQueue.push(item);
-        this.#filling = item;
       }
       sealer.sealInto!(seq, payload, data, item.buffer!.subarray(item.used, item.used + wire));
       item.used += wire;
       item.size += size;
     } else {
-      this.#filling = undefined;
       const item: WriteItem = { data: sealer.seal(seq, payload, data), used: 0, size };
       if (item.data instanceof Uint8Array) item.ready = item.data;
       else item.data!.then((b) => (item.ready = b), () => {});
@@ -414,8 +411,8 @@ export class Transport {
       while (this.#writeQueue.length) {
         const head = this.#writeQueue[0];
         if (head.buffer) {
-          // A write buffer: stop appending to it, write it whole, then keep it for reuse.
-          if (this.#filling === head) this.#filling = undefined;
+          // A write buffer: out of the queue (no more appending), written whole, then kept
+          // for reuse.
           this.#writeQueue.shift();
           await this.#writeRaw(head.buffer.subarray(0, head.used));
           if (
