@@ -292,11 +292,15 @@ export function checkNameConstraints(
     const excluded = constraints.excluded.filter(sameForm);
     const permitted = (constraints.permitted ?? []).filter(sameForm);
     if (!excluded.length && !permitted.length) continue;
-    const text = describe(name);
     if (name.kind === "uri" || name.kind === "other") {
       if (!constraints.critical) continue;
       const formName = FORM_NAMES[form] ?? `GeneralName [${form}]`;
-      throw new UnsupportedNameConstraint(formName, text, constrainingCa, cert.subject.text);
+      throw new UnsupportedNameConstraint(
+        formName,
+        describe(name),
+        constrainingCa,
+        cert.subject.text,
+      );
     }
     // An address that is not a mailbox cannot be placed in or out of a subtree.
     const malformed = name.kind === "email" && !isMailbox(name.value);
@@ -305,7 +309,7 @@ export function checkNameConstraints(
       excluded.some((s) => within(name, s)) ||
       (permitted.length && !permitted.some((s) => within(name, s)))
     ) {
-      throw new NameConstraintViolation(text, constrainingCa, cert.subject.text);
+      throw new NameConstraintViolation(describe(name), constrainingCa, cert.subject.text);
     }
   }
 }
