@@ -170,7 +170,7 @@ export class SftpShell {
   }
 
   #transfer(label: string): TransferOptions {
-    return this.#meters(label, "").options;
+    return { onProgress: this.#meter(label).onProgress };
   }
 
   /**
@@ -178,30 +178,11 @@ export class SftpShell {
    * starts the next); with them off, a line per file, as OpenSSH's sftp prints.
    */
   #recursive(verb: "Fetching" | "Uploading"): RecursiveOptions {
-    const { options, next } = this.#meters("", verb);
-    return { ...options, onFile: next };
-  }
-
-  #meters(label: string, verb: string): {
-    options: TransferOptions;
-    next: (remote: string, local: string) => void;
-  } {
-    let bar: ProgressBar | undefined;
-    let name = label;
-    const write = this.io.progressWrite;
+    const meter = this.#meter("");
     return {
-      options: {
-        onProgress: (done, total) => {
-          if (!this.io.progress) return;
-          bar ??= new ProgressBar(name, total, write ? { write } : {});
-          bar.update(done);
-          if (total !== undefined && done >= total) bar.finish(done);
-        },
-      },
-      next: (remote, local) => {
-        bar?.finish();
-        bar = undefined;
-        name = remote;
+      onProgress: meter.onProgress,
+      onFile: (remote, local) => {
+        meter.next(remote);
         if (!this.io.progress) {
           this.io.out(
             verb === "Fetching"
@@ -209,6 +190,29 @@ export class SftpShell {
               : `Uploading ${local} to ${remote}`,
           );
         }
+      },
+    };
+  }
+
+  /** A progress meter named `label` while meters are on; `next` finishes it and renames it. */
+  #meter(label: string): {
+    onProgress: NonNullable<TransferOptions["onProgress"]>;
+    next: (name: string) => void;
+  } {
+    let bar: ProgressBar | undefined;
+    let name = label;
+    const write = this.io.progressWrite;
+    return {
+      onProgress: (done, total) => {
+        if (!this.io.progress) return;
+        bar ??= new ProgressBar(name, total, write ? { write } : {});
+        bar.update(done);
+        if (total !== undefined && done >= total) bar.finish(done);
+      },
+      next: (next) => {
+        bar?.finish();
+        bar = undefined;
+        name = next;
       },
     };
   }
