@@ -51,8 +51,16 @@ interface Reply {
   data: Uint8Array;
 }
 
-/** Namespaces A (the gateway's host) and B (the outside, 10.99.0.2), joined by a veth. */
-async function outside(pingGroupRange: string): Promise<{ a: TestNamespace; b: TestNamespace }> {
+/**
+ * Namespaces A (the gateway's host) and B (the outside, 10.99.0.2), joined by a veth, and a
+ * folder for the gateway's socket (`path`); `cleanup` removes all three.
+ */
+async function outside(pingGroupRange: string): Promise<{
+  a: TestNamespace;
+  b: TestNamespace;
+  path: string;
+  cleanup: () => Promise<void>;
+}> {
   const a = await createNamespace("gwicmp-a");
   const b = await createNamespace("gwicmp-b");
   try {
@@ -65,7 +73,13 @@ async function outside(pingGroupRange: string): Promise<{ a: TestNamespace; b: T
     await a.exec("sysctl", ["-qw", `net.ipv4.ping_group_range=${pingGroupRange}`]);
     // B's kernel itself must answer pings (the default, but say it).
     await b.exec("sysctl", ["-qw", "net.ipv4.icmp_echo_ignore_all=0"]);
-    return { a, b };
+    const dir = await tempDir("gateway-icmp");
+    const cleanup = async () => {
+      await a.cleanup();
+      await b.cleanup();
+      await dir.cleanup();
+    };
+    return { a, b, path: `${dir.path}/gw.sock`, cleanup };
   } catch (error) {
     await a.cleanup();
     await b.cleanup();
@@ -164,9 +178,7 @@ interopTest(
   "linux ping sockets (netns): a guest behind the gateway pings 10.99.0.2 — replies carry its identifiers, sequences and payloads, B's kernel counted the requests; 10.99.0.77 times out; flows beyond the limit are dropped until idle ones expire",
   needs,
   async () => {
-    const { a, b } = await outside("0 2147483647");
-    const dir = await tempDir("gateway-icmp");
-    const path = `${dir.path}/gw.sock`;
+    const { a, b, path, cleanup } = await outside("0 2147483647");
     let child: Peer | undefined;
     let g: Awaited<ReturnType<typeof guest>> | undefined;
     try {
@@ -268,9 +280,7 @@ interopTest(
     } finally {
       await g?.stack.close();
       await child?.stop();
-      await a.cleanup();
-      await b.cleanup();
-      await dir.cleanup();
+      await cleanup();
     }
   },
 );
@@ -279,9 +289,7 @@ interopTest(
   'linux ping sockets (netns): with --allow-ffi but ping_group_range "1 0" the gateway\'s ping socket is refused — nothing answered or sent, the reason said once',
   needs,
   async () => {
-    const { a, b } = await outside("1 0");
-    const dir = await tempDir("gateway-icmp");
-    const path = `${dir.path}/gw.sock`;
+    const { a, b, path, cleanup } = await outside("1 0");
     let child: Peer | undefined;
     let g: Awaited<ReturnType<typeof guest>> | undefined;
     try {
@@ -303,9 +311,7 @@ interopTest(
     } finally {
       await g?.stack.close();
       await child?.stop();
-      await a.cleanup();
-      await b.cleanup();
-      await dir.cleanup();
+      await cleanup();
     }
   },
 );
@@ -314,9 +320,7 @@ interopTest(
   "linux ping sockets (netns): `deno task gateway` as deno.json has it (no --allow-ffi) — pings to 10.99.0.2 unanswered, nothing reaches B, the gateway says once it needs --allow-ffi",
   needs,
   async () => {
-    const { a, b } = await outside("0 2147483647");
-    const dir = await tempDir("gateway-icmp");
-    const path = `${dir.path}/gw.sock`;
+    const { a, b, path, cleanup } = await outside("0 2147483647");
     const args = await taskRunArgs("gateway");
     assert.ok(!args.some((w) => w.startsWith("--allow-ffi") || w === "-A"), args.join(" "));
     const cli = a.spawn("gateway", Deno.execPath(), [
@@ -350,9 +354,7 @@ interopTest(
     } finally {
       await g?.stack.close();
       await cli.stop();
-      await a.cleanup();
-      await b.cleanup();
-      await dir.cleanup();
+      await cleanup();
     }
   },
 );
